@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Builds the lab's Go binaries into a cache outside the repository, keyed by version.
+#   kube-apiserver, kube-controller-manager, kube-scheduler: one `go build` in a wrapper
+#     module (k8s.io/kubernetes + every staging module replaced by its v0.x tag), so shared
+#     packages compile once.
+#   kube-router: `go install` at the only tag the module proxy serves here (v2.1.0, pinned; a lab
+#     fixture run on lab addresses only, never shipped).
+# Prints the bin directory on stdout; progress goes to stderr.
+set -euo pipefail
+
+K8S_VERSION="${K8S_VERSION:-1.37.2}"
+KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
+CACHE="${NETAUDIT_CACHE:-/var/cache/netaudit}"
+K8S_DIR="$CACHE/k8s-v$K8S_VERSION"
+KR_DIR="$CACHE/kube-router-$KUBE_ROUTER_VERSION"
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}"
+
+say() { [ -n "${CI:-}" ] || printf '\033[2m[lab build]\033[0m %s\n' "$*" >&2; }
+
+build_k8s() {
+  local bins=(kube-apiserver kube-controller-manager kube-scheduler)
+  local missing=0
+  for b in "${bins[@]}"; do [ -x "$K8S_DIR/bin/$b" ] || missing=1; done
+  [ "$missing" = 1 ] || return 0
+  say "building Kubernetes v$K8S_VERSION control plane (cold: ~15 min on 2 cores)"
+  local src="$K8S_DIR/src"
+  mkdir -p "$src" "$K8S_DIR/bin"
+  local minor="${K8S_VERSION#1.}"; minor="${minor%%.*}"
+  cat >"$src/go.mod" <<MOD
+module lab.local/k8sbins
+
+go 1.26.0
+
+godebug default=go1.26
+
+require k8s.io/kubernetes v$K8S_VERSION
+MOD
+  for b in "${bins[@]}"; do
+    local pkg fn
+    case "$b" in
+      kube-apiserver) pkg=kube-apiserver fn=NewAPIServerCommand ;;
+      kube-controller-manager) pkg=kube-controller-manager fn=NewControllerManagerCommand ;;
+      kube-scheduler) pkg=kube-scheduler fn=NewSchedulerCommand ;;
+    esac
+    mkdir -p "$src/cmd/$b"
+    cat >"$src/cmd/$b/main.go" <<GO
+package main
+
+import (
+	"os"
+	_ "time/tzdata"
+
+	"k8s.io/component-base/cli"
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
+	"k8s.io/kubernetes/cmd/$pkg/app"
+)
+
+func main() { os.Exit(cli.Run(app.$fn())) }
+GO
+  done
+  (
+    cd "$src"
+    # Replace every staging module that k8s.io/kubernetes requires at v0.0.0 by its published tag.
+    gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
+    for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) v0\.0\.0$#\1#p' "$gomod"); do
+      go mod edit -replace="$m=$m@v0.$minor.${K8S_VERSION##*.}"
+    done
+    say "resolving modules"
+    go mod tidy >&2
+    local ldf="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
+    say "compiling ${bins[*]}"
+    go build -trimpath -ldflags "$ldf" -o "$K8S_DIR/bin/" ./cmd/... >&2
+  )
+}
+
+build_kube_router() {
+  [ -x "$KR_DIR/bin/kube-router" ] && return 0
+  say "building kube-router $KUBE_ROUTER_VERSION"
+  mkdir -p "$KR_DIR/bin"
+  GOBIN="$KR_DIR/bin" go install -trimpath -ldflags "-s -w" \
+    "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION" >&2
+}
+
+case "${1:-all}" in
+  k8s) build_k8s; echo "$K8S_DIR/bin" ;;
+  kube-router) build_kube_router; echo "$KR_DIR/bin" ;;
+  all) build_kube_router; build_k8s; echo "$K8S_DIR/bin:$KR_DIR/bin" ;;
+  *) echo "usage: build.sh [all|k8s|kube-router]" >&2; exit 2 ;;
+esac
