@@ -28,6 +28,8 @@ export function formatIssue(issue: ManifestIssue): string {
 
 export class NetauditError extends Error {
   override readonly name: string = 'NetauditError';
+  /** Errors netaudit raises carry messages meant for people; others get a stack trace. */
+  readonly userFacing = true;
 }
 
 export class ManifestError extends NetauditError {

@@ -22,7 +22,8 @@ async function main(argv: string[]): Promise<number> {
     // yargs exits 1 on usage errors; our contract reserves 1 for findings.
     .fail((msg, err, y) => {
       if (err) throw err;
-      process.stderr.write(`${y.help ? '' : ''}netaudit: ${msg}\nRun 'netaudit --help' for usage.\n`);
+      void y;
+      process.stderr.write(`netaudit: ${msg}\nRun 'netaudit --help' for usage.\n`);
       process.exit(EXIT_FAILURE);
     });
   for (const command of commands) {

@@ -1,0 +1,226 @@
+// Verdicts. A connection needs egress allowed at the source AND ingress allowed at the destination.
+// Each direction is decided by a pipeline of tiers; today one tier (NetworkPolicy), later
+// ClusterNetworkPolicy's Admin tier before it and Baseline tier after it (Accept / Deny / Pass).
+import type { Labels } from '../model/k8s.ts';
+import { ipBlockContains } from './cidr.ts';
+import { selectorMatches } from './labels.ts';
+import type { CniProfile } from './profiles.ts';
+import type {
+  CompiledPolicy,
+  CompiledRule,
+  Direction,
+  DirectionVerdict,
+  Endpoint,
+  PeerMatcher,
+  PodInfo,
+  PolicyRef,
+  PortMatcher,
+  Protocol,
+  RuleRef,
+  Traffic,
+  Verdict,
+} from './types.ts';
+
+export interface EvalContext {
+  readonly profile: CniProfile;
+  /** Compiled policies of a namespace. */
+  policiesIn(namespace: string): readonly CompiledPolicy[];
+  namespaceLabels(namespace: string): Labels;
+  /** Optional memo of policiesSelecting (the matrix evaluates the same subjects many times). */
+  readonly selectionMemo?: WeakMap<PodInfo, Partial<Record<Direction, CompiledPolicy[]>>>;
+}
+
+/** What one direction looks like to a tier: who is protected, who is on the other end, what port. */
+export interface DirectionQuery {
+  readonly direction: Direction;
+  /** The pod whose policies decide (source for egress, destination for ingress). */
+  readonly subject: PodInfo;
+  /** The other end. */
+  readonly peer: Endpoint;
+  /** The destination, where named ports resolve. */
+  readonly destination: Endpoint;
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+export type TierDecision =
+  | { readonly kind: 'allow'; readonly by: readonly RuleRef[]; readonly isolatedBy: readonly PolicyRef[] }
+  | { readonly kind: 'deny'; readonly isolatedBy: readonly PolicyRef[] }
+  | { readonly kind: 'no-opinion' };
+
+export interface Tier {
+  readonly name: string;
+  decide(ctx: EvalContext, q: DirectionQuery): TierDecision;
+}
+
+export function policiesSelecting(ctx: EvalContext, pod: PodInfo, direction: Direction): CompiledPolicy[] {
+  const memo = ctx.selectionMemo?.get(pod)?.[direction];
+  if (memo) return memo;
+  const selecting = ctx
+    .policiesIn(pod.namespace)
+    .filter((p) => p.isolates[direction] && selectorMatches(p.podSelector, pod.labels));
+  if (ctx.selectionMemo) {
+    const entry = ctx.selectionMemo.get(pod) ?? {};
+    entry[direction] = selecting;
+    ctx.selectionMemo.set(pod, entry);
+  }
+  return selecting;
+}
+
+export function peerMatches(
+  ctx: EvalContext,
+  policy: CompiledPolicy,
+  peer: PeerMatcher,
+  other: Endpoint,
+): boolean {
+  switch (peer.kind) {
+    case 'pods-in-policy-namespace':
+      return (
+        other.kind === 'pod' &&
+        other.pod.namespace === policy.ref.namespace &&
+        selectorMatches(peer.pods, other.pod.labels)
+      );
+    case 'pods-in-namespaces':
+      return (
+        other.kind === 'pod' &&
+        selectorMatches(peer.namespaces, ctx.namespaceLabels(other.pod.namespace)) &&
+        selectorMatches(peer.pods, other.pod.labels)
+      );
+    case 'ip-block':
+      if (other.kind === 'external') return ipBlockContains(peer.block, other.ip);
+      return (
+        ctx.profile.ipBlockMatchesPodIPs.value && other.pod.ips.some((ip) => ipBlockContains(peer.block, ip))
+      );
+    default:
+      return assertNeverPeer(peer);
+  }
+}
+
+/** Resolves a named port on the destination pod, by name AND protocol. */
+export function resolveNamedPort(
+  destination: Endpoint,
+  name: string,
+  protocol: Protocol,
+): number | undefined {
+  if (destination.kind !== 'pod') return undefined;
+  return destination.pod.ports.find((p) => p.name === name && p.protocol === protocol)?.port;
+}
+
+export function portMatches(
+  m: PortMatcher,
+  destination: Endpoint,
+  port: number,
+  protocol: Protocol,
+): boolean {
+  if (m.protocol !== protocol) return false;
+  switch (m.kind) {
+    case 'all-ports':
+      return true;
+    case 'port-range':
+      return port >= m.from && port <= m.to;
+    case 'named-port':
+      return resolveNamedPort(destination, m.name, protocol) === port;
+    default:
+      return assertNeverPort(m);
+  }
+}
+
+export function ruleMatches(
+  ctx: EvalContext,
+  policy: CompiledPolicy,
+  rule: CompiledRule,
+  q: DirectionQuery,
+): boolean {
+  const portOk =
+    rule.ports.kind === 'any-port' ||
+    rule.ports.ports.some((m) => portMatches(m, q.destination, q.port, q.protocol));
+  if (!portOk) return false;
+  return rule.peers.kind === 'any-peer' || rule.peers.peers.some((p) => peerMatches(ctx, policy, p, q.peer));
+}
+
+export const networkPolicyTier: Tier = {
+  name: 'NetworkPolicy',
+  decide(ctx, q) {
+    const selecting = policiesSelecting(ctx, q.subject, q.direction);
+    if (selecting.length === 0) return { kind: 'no-opinion' };
+    const by: RuleRef[] = [];
+    for (const policy of selecting) {
+      for (const rule of q.direction === 'ingress' ? policy.ingress : policy.egress) {
+        if (ruleMatches(ctx, policy, rule, q)) by.push(rule.ref);
+      }
+    }
+    const isolatedBy = selecting.map((p) => p.ref);
+    return by.length > 0 ? { kind: 'allow', by, isolatedBy } : { kind: 'deny', isolatedBy };
+  },
+};
+
+export const DEFAULT_TIERS: readonly Tier[] = [networkPolicyTier];
+
+export function evaluateDirection(
+  ctx: EvalContext,
+  q: DirectionQuery,
+  tiers: readonly Tier[] = DEFAULT_TIERS,
+): DirectionVerdict {
+  for (const tier of tiers) {
+    const d = tier.decide(ctx, q);
+    switch (d.kind) {
+      case 'allow':
+        return { isolated: true, allowed: true, allowedBy: d.by, isolatedBy: d.isolatedBy };
+      case 'deny':
+        return { isolated: true, allowed: false, allowedBy: [], isolatedBy: d.isolatedBy };
+      case 'no-opinion':
+        continue;
+      default:
+        return assertNeverDecision(d);
+    }
+  }
+  return { isolated: false, allowed: true, allowedBy: [], isolatedBy: [] };
+}
+
+const EXTERNAL_INGRESS: DirectionVerdict = {
+  isolated: false,
+  allowed: true,
+  allowedBy: [],
+  isolatedBy: [],
+  note: 'the destination is outside the cluster: no NetworkPolicy applies to its ingress',
+};
+
+export function evaluate(
+  ctx: EvalContext,
+  traffic: Traffic,
+  tiers: readonly Tier[] = DEFAULT_TIERS,
+): Verdict {
+  const source: Endpoint = { kind: 'pod', pod: traffic.from };
+  const { port, protocol } = traffic;
+  const egress = evaluateDirection(
+    ctx,
+    { direction: 'egress', subject: traffic.from, peer: traffic.to, destination: traffic.to, port, protocol },
+    tiers,
+  );
+  const ingress =
+    traffic.to.kind === 'pod'
+      ? evaluateDirection(
+          ctx,
+          {
+            direction: 'ingress',
+            subject: traffic.to.pod,
+            peer: source,
+            destination: traffic.to,
+            port,
+            protocol,
+          },
+          tiers,
+        )
+      : EXTERNAL_INGRESS;
+  return { allowed: egress.allowed && ingress.allowed, egress, ingress };
+}
+
+function assertNeverPeer(x: never): never {
+  throw new Error(`unexpected peer ${JSON.stringify(x)}`);
+}
+function assertNeverPort(x: never): never {
+  throw new Error(`unexpected port matcher ${JSON.stringify(x)}`);
+}
+function assertNeverDecision(x: never): never {
+  throw new Error(`unexpected tier decision ${JSON.stringify(x)}`);
+}

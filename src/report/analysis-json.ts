@@ -1,0 +1,75 @@
+// `netaudit analyze -o json` (CONTRACT, DESIGN section 8): {verdicts: [{from, to, port, protocol, allowed,
+// egress: {isolated, allowedBy}, ingress: {isolated, allowedBy}}]}; with --classes, {classes, verdicts}
+// between class ids. Fields beyond the contract are additions only.
+import type { ManifestIssue } from '../errors.ts';
+import type { PodClass } from '../model/classes.ts';
+import type { ClassVerdict, PodVerdict } from '../model/matrix.ts';
+import { type DirectionVerdict, formatPolicyRef, formatRuleRef, type Verdict } from '../policy/types.ts';
+
+export interface DirectionJson {
+  isolated: boolean;
+  allowed: boolean;
+  allowedBy: string[];
+  isolatedBy: string[];
+  note?: string;
+}
+
+export interface VerdictJson {
+  from: string;
+  to: string;
+  port: number;
+  protocol: string;
+  allowed: boolean;
+  egress: DirectionJson;
+  ingress: DirectionJson;
+}
+
+function directionJson(v: DirectionVerdict): DirectionJson {
+  return {
+    isolated: v.isolated,
+    allowed: v.allowed,
+    allowedBy: v.allowedBy.map(formatRuleRef),
+    isolatedBy: v.isolatedBy.map(formatPolicyRef),
+    ...(v.note ? { note: v.note } : {}),
+  };
+}
+
+export function verdictJson(
+  from: string,
+  to: string,
+  port: number,
+  protocol: string,
+  v: Verdict,
+): VerdictJson {
+  return {
+    from,
+    to,
+    port,
+    protocol,
+    allowed: v.allowed,
+    egress: directionJson(v.egress),
+    ingress: directionJson(v.ingress),
+  };
+}
+
+export function podVerdictJson(v: PodVerdict): VerdictJson {
+  const to = v.to.kind === 'pod' ? v.to.pod.key : `ip:${v.to.text}`;
+  return verdictJson(v.from.key, to, v.port, v.protocol, v.verdict);
+}
+
+export function classVerdictJson(v: ClassVerdict): VerdictJson {
+  return verdictJson(v.from, v.to, v.port, v.protocol, v.verdict);
+}
+
+export function classJson(c: PodClass): { id: string; namespace: string; members: string[] } {
+  return { id: c.id, namespace: c.namespace, members: c.members.map((m) => m.key) };
+}
+
+export function issueJson(issue: ManifestIssue): Record<string, string | number> {
+  const out: Record<string, string | number> = { severity: issue.severity, message: issue.message };
+  if (issue.file) out.file = issue.file;
+  if (issue.line) out.line = issue.line;
+  if (issue.object) out.object = issue.object;
+  if (issue.field) out.field = issue.field;
+  return out;
+}

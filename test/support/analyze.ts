@@ -1,0 +1,46 @@
+// Runs the analyze pipeline on files (as the CLI does) and answers questions about its verdicts.
+import { type Analysis, analyzeLoaded } from '../../src/cli/analyze.ts';
+import { readManifestSources } from '../../src/cli/files.ts';
+import { parseManifests } from '../../src/model/manifests.ts';
+import { type ExternalTarget, expandToPods, type PodVerdict } from '../../src/model/matrix.ts';
+import { parseIpLiteral } from '../../src/policy/cidr.ts';
+import type { ProfileName } from '../../src/policy/profiles.ts';
+
+export interface Analysed {
+  analysis: Analysis;
+  verdicts: PodVerdict[];
+  /** allowed("ns/a", "ns/b" | "ip:1.2.3.4", "80/TCP"); throws if the flow was not evaluated. */
+  allowed(from: string, to: string, port: string): boolean;
+  flows(): string[];
+}
+
+export async function analyzePaths(
+  paths: string[],
+  opts: { externals?: string[]; profile?: ProfileName } = {},
+): Promise<Analysed> {
+  const read = await readManifestSources(paths);
+  const load = parseManifests(read.sources);
+  const externals: ExternalTarget[] = (opts.externals ?? []).map((text) => {
+    const ip = parseIpLiteral(text);
+    if (!ip.ok) throw new Error(ip.error);
+    return { text, ip: ip.value };
+  });
+  const analysis = analyzeLoaded(load, { profile: opts.profile ?? 'generic', externals });
+  const verdicts = [...expandToPods(analysis.matrix)];
+  const key = (v: PodVerdict): string =>
+    `${v.from.key} -> ${v.to.kind === 'pod' ? v.to.pod.key : `ip:${v.to.text}`} ${v.port}/${v.protocol}`;
+  const index = new Map(verdicts.map((v) => [key(v), v]));
+  return {
+    analysis: { ...analysis, issues: [...read.issues, ...analysis.issues] },
+    verdicts,
+    allowed(from, to, port) {
+      const v = index.get(`${from} -> ${to} ${port}`);
+      if (!v)
+        throw new Error(
+          `flow ${from} -> ${to} ${port} was not evaluated; have: ${[...index.keys()].join('; ')}`,
+        );
+      return v.verdict.allowed;
+    },
+    flows: () => [...index.keys()],
+  };
+}
