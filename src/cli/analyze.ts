@@ -5,10 +5,10 @@ import { classesOf } from '../model/classes.ts';
 import { buildSnapshot, type ClusterSnapshot, evalContext, type ObjectIssue } from '../model/cluster.ts';
 import { type LoadResult, parseManifests } from '../model/manifests.ts';
 import {
+  type ClassMatrix,
   computeMatrix,
   type ExternalTarget,
   expandToPods,
-  type Matrix,
   type PortSpec,
 } from '../model/matrix.ts';
 import { parseIpLiteral } from '../policy/cidr.ts';
@@ -79,7 +79,7 @@ function locateIssues(load: LoadResult, issues: readonly ObjectIssue[]): Manifes
 
 export interface Analysis {
   readonly snapshot: ClusterSnapshot;
-  readonly matrix: Matrix;
+  readonly matrix: ClassMatrix;
   readonly issues: readonly ManifestIssue[];
   readonly excluded: readonly { key: string; reason: string }[];
 }
@@ -180,7 +180,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
     const body = args.classes
       ? {
           classes: analysis.matrix.classes.map(classJson),
-          verdicts: analysis.matrix.verdicts.map(classVerdictJson),
+          verdicts: Array.from(analysis.matrix.verdicts(), classVerdictJson),
         }
       : { verdicts: Array.from(expandToPods(analysis.matrix), podVerdictJson) };
     io.stdout(
@@ -191,7 +191,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
 
   for (const i of issues) io.stderr(`${formatIssue(i)}\n`);
   const cells: Cell[] = args.classes
-    ? analysis.matrix.verdicts.map((v) => ({
+    ? Array.from(analysis.matrix.verdicts(), (v) => ({
         from: v.from,
         to: v.to,
         port: v.port,

@@ -1,3 +1,5 @@
+import { agentCommand } from './agent.ts';
+import { analyzeCommand } from './analyze.ts';
 import type { CliCommand } from './command.ts';
 
-export const commands: CliCommand[] = [];
+export const commands: CliCommand[] = [analyzeCommand, agentCommand];

@@ -1,7 +1,28 @@
 // The expected reachability matrix, computed per class and expanded to pods only for output.
+//
+// Speed comes from three things (see bench/README.md):
+//  - every pod selector is evaluated once per class, not once per pod pair;
+//  - a rule's peer is turned once into a flag per class (Uint8Array), so a pair costs a few
+//    array reads per rule;
+//  - verdicts are interned (most pairs share a handful of distinct verdicts) and the matrix stores
+//    an index per (source class, destination, port) in a typed array.
 import { ipBlockContains } from '../policy/cidr.ts';
-import { type EvalContext, evaluate, peerMatches } from '../policy/evaluate.ts';
-import type { CompiledPolicy, Endpoint, ParsedIP, PodInfo, Protocol, Verdict } from '../policy/types.ts';
+import { type EvalContext, peerMatches, policiesSelecting, portMatches } from '../policy/evaluate.ts';
+import { selectorMatches } from '../policy/labels.ts';
+import type {
+  CompiledPolicy,
+  CompiledRule,
+  Direction,
+  DirectionVerdict,
+  Endpoint,
+  ParsedIP,
+  PeerMatcher,
+  PodInfo,
+  Protocol,
+  RuleRef,
+  Verdict,
+} from '../policy/types.ts';
+import { formatPolicyRef, formatRuleRef } from '../policy/types.ts';
 import type { ClassId, PodClass } from './classes.ts';
 
 export interface PortSpec {
@@ -26,12 +47,12 @@ export interface ClassVerdict {
 }
 
 export interface MatrixOptions {
-  /** Probe exactly these ports; default: per destination, its container ports plus the numeric ports rules name. */
+  /** Evaluate exactly these ports; default: per destination, its container ports plus the numeric ports rules name. */
   readonly ports?: readonly PortSpec[] | undefined;
   readonly externals?: readonly ExternalTarget[] | undefined;
 }
 
-/** Port used for an external target that no rule names a port for. */
+/** Port used for external targets when no egress rule names a port. */
 export const DEFAULT_EXTERNAL_PORT: PortSpec = { port: 80, protocol: 'TCP' };
 
 function portKey(p: PortSpec): string {
@@ -44,8 +65,8 @@ export function sortPorts(ports: Iterable<PortSpec>): PortSpec[] {
   return [...unique.values()].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
 }
 
-function numericRulePorts(policy: CompiledPolicy, direction: 'ingress' | 'egress', out: PortSpec[]): void {
-  for (const rule of direction === 'ingress' ? policy.ingress : policy.egress) {
+function numericRulePorts(rules: readonly CompiledRule[], out: PortSpec[]): void {
+  for (const rule of rules) {
     if (rule.ports.kind !== 'ports') continue;
     for (const m of rule.ports.ports) {
       if (m.kind !== 'port-range') continue;
@@ -56,8 +77,10 @@ function numericRulePorts(policy: CompiledPolicy, direction: 'ingress' | 'egress
 }
 
 /**
- * Default ports for one destination: its container ports, the numeric ports of ingress rules of the
- * policies that select it, and those of egress rules anywhere whose peers can reach it.
+ * Default ports of a destination. A pod: its container ports, the numeric ports of the ingress rules
+ * of the policies in its namespace, and those of egress rules anywhere whose peers can reach it.
+ * An external target: the numeric ports of every egress rule (the same for every external target, so
+ * an address just outside a CIDR is evaluated on the ports its neighbour inside is allowed on).
  */
 export function defaultPortsFor(
   ctx: EvalContext,
@@ -65,44 +88,316 @@ export function defaultPortsFor(
   destination: Endpoint,
 ): PortSpec[] {
   const out: PortSpec[] = [];
-  if (destination.kind === 'pod') {
-    for (const p of destination.pod.ports) out.push({ port: p.port, protocol: p.protocol });
-    for (const policy of ctx.policiesIn(destination.pod.namespace)) {
-      if (policy.isolates.ingress) numericRulePorts(policy, 'ingress', out);
-    }
-  }
-  for (const policy of allPolicies) {
-    for (const rule of policy.egress) {
-      if (rule.ports.kind !== 'ports') continue;
-      const reaches =
-        rule.peers.kind === 'any-peer' ||
-        rule.peers.peers.some((peer) =>
-          destination.kind === 'external' && peer.kind === 'ip-block'
-            ? ipBlockContains(peer.block, destination.ip)
-            : peerMatches(ctx, policy, peer, destination),
-        );
-      if (!reaches) continue;
-      for (const m of rule.ports.ports) {
-        if (m.kind !== 'port-range') continue;
-        out.push({ port: m.from, protocol: m.protocol });
-        if (m.to !== m.from) out.push({ port: m.to, protocol: m.protocol });
-      }
-    }
-  }
   if (destination.kind === 'external') {
-    // The same ports for every external target, so that an address just outside a CIDR is
-    // evaluated on the ports its neighbour inside the CIDR is allowed on.
-    out.length = 0;
-    for (const policy of allPolicies) numericRulePorts(policy, 'egress', out);
+    for (const policy of allPolicies) numericRulePorts(policy.egress, out);
     if (out.length === 0) out.push(DEFAULT_EXTERNAL_PORT);
+    return sortPorts(out);
+  }
+  for (const p of destination.pod.ports) out.push({ port: p.port, protocol: p.protocol });
+  for (const policy of ctx.policiesIn(destination.pod.namespace)) numericRulePorts(policy.ingress, out);
+  for (const policy of allPolicies) {
+    const reaching = policy.egress.filter(
+      (rule) =>
+        rule.ports.kind === 'ports' &&
+        (rule.peers.kind === 'any-peer' ||
+          rule.peers.peers.some((peer) => peerMatches(ctx, policy, peer, destination))),
+    );
+    numericRulePorts(reaching, out);
   }
   return sortPorts(out);
 }
 
-export interface Matrix {
+export interface Destination {
+  readonly id: TargetId;
+  readonly endpoint: Endpoint;
+  readonly ports: readonly PortSpec[];
+  /** Index in the class list, or -1 for an external target. */
+  readonly classIndex: number;
+}
+
+const NOT_ISOLATED: DirectionVerdict = Object.freeze({
+  isolated: false,
+  allowed: true,
+  allowedBy: [],
+  isolatedBy: [],
+});
+const EXTERNAL_INGRESS: DirectionVerdict = Object.freeze({
+  isolated: false,
+  allowed: true,
+  allowedBy: [],
+  isolatedBy: [],
+  note: 'the destination is outside the cluster: no NetworkPolicy applies to its ingress',
+});
+
+/** A stable text of a verdict, to compare verdicts across computations. */
+export function verdictSignature(v: Verdict): string {
+  const d = (x: DirectionVerdict): string =>
+    `${x.isolated ? 'i' : '-'}${x.allowed ? 'a' : 'd'}:${x.allowedBy.map(formatRuleRef).join(',')}:${x.isolatedBy.map(formatPolicyRef).join(',')}`;
+  return `${v.allowed ? 'A' : 'D'}|${d(v.egress)}|${d(v.ingress)}`;
+}
+
+/**
+ * Evaluates traffic between classes with caches. Gives exactly evaluate()'s verdicts (a property test
+ * holds it to that), faster.
+ */
+export class ClassEvaluator {
+  readonly ctx: EvalContext;
+  readonly classes: readonly PodClass[];
+  private readonly selection: { ingress: CompiledPolicy[]; egress: CompiledPolicy[] }[];
+  private readonly peerFlags = new Map<PeerMatcher, Uint8Array>();
+  private readonly nsMatchCache = new Map<object, Map<string, boolean>>();
+  private readonly directionIntern = new Map<string, DirectionVerdict>();
+  private readonly verdictIntern = new Map<DirectionVerdict, Map<DirectionVerdict, Verdict>>();
+  /** Interned policy sets: equal sets share one key, so direction verdicts intern per set. */
+  private readonly setKeys = new Map<readonly CompiledPolicy[], string>();
+
+  constructor(ctx: EvalContext, classes: readonly PodClass[]) {
+    this.ctx = ctx;
+    this.classes = classes;
+    this.selection = classes.map((c) => ({
+      ingress: policiesSelecting(ctx, c.representative, 'ingress'),
+      egress: policiesSelecting(ctx, c.representative, 'egress'),
+    }));
+  }
+
+  private namespaceMatches(
+    selector: PeerMatcher & { kind: 'pods-in-namespaces' },
+    namespace: string,
+  ): boolean {
+    let byNs = this.nsMatchCache.get(selector.namespaces);
+    if (!byNs) {
+      byNs = new Map();
+      this.nsMatchCache.set(selector.namespaces, byNs);
+    }
+    let m = byNs.get(namespace);
+    if (m === undefined) {
+      m = selectorMatches(selector.namespaces, this.ctx.namespaceLabels(namespace));
+      byNs.set(namespace, m);
+    }
+    return m;
+  }
+
+  /** 1 where the peer matches the class's pods. */
+  private flags(policy: CompiledPolicy, peer: PeerMatcher): Uint8Array {
+    let f = this.peerFlags.get(peer);
+    if (f) return f;
+    f = new Uint8Array(this.classes.length);
+    for (let i = 0; i < this.classes.length; i++) {
+      const cls = this.classes[i] as PodClass;
+      const pod = cls.representative;
+      switch (peer.kind) {
+        case 'pods-in-policy-namespace':
+          f[i] = cls.namespace === policy.ref.namespace && selectorMatches(peer.pods, pod.labels) ? 1 : 0;
+          break;
+        case 'pods-in-namespaces':
+          f[i] = this.namespaceMatches(peer, cls.namespace) && selectorMatches(peer.pods, pod.labels) ? 1 : 0;
+          break;
+        case 'ip-block':
+          f[i] =
+            this.ctx.profile.ipBlockMatchesPodIPs.value &&
+            pod.ips.some((ip) => ipBlockContains(peer.block, ip))
+              ? 1
+              : 0;
+          break;
+      }
+    }
+    this.peerFlags.set(peer, f);
+    return f;
+  }
+
+  private peerOk(policy: CompiledPolicy, rule: CompiledRule, peer: Endpoint, peerClass: number): boolean {
+    if (rule.peers.kind === 'any-peer') return true;
+    for (const p of rule.peers.peers) {
+      if (peerClass >= 0 ? this.flags(policy, p)[peerClass] === 1 : peerMatches(this.ctx, policy, p, peer))
+        return true;
+    }
+    return false;
+  }
+
+  private setKey(set: readonly CompiledPolicy[]): string {
+    let k = this.setKeys.get(set);
+    if (k === undefined) {
+      k = set.map((p) => formatPolicyRef(p.ref)).join(',');
+      this.setKeys.set(set, k);
+    }
+    return k;
+  }
+
+  private direction(
+    direction: Direction,
+    selecting: readonly CompiledPolicy[],
+    peer: Endpoint,
+    peerClass: number,
+    destination: Endpoint,
+    port: number,
+    protocol: Protocol,
+  ): DirectionVerdict {
+    if (selecting.length === 0) return NOT_ISOLATED;
+    let matched: RuleRef[] | undefined;
+    for (const policy of selecting) {
+      for (const rule of direction === 'ingress' ? policy.ingress : policy.egress) {
+        const portOk =
+          rule.ports.kind === 'any-port' ||
+          rule.ports.ports.some((m) => portMatches(m, destination, port, protocol));
+        if (portOk && this.peerOk(policy, rule, peer, peerClass)) {
+          matched ??= [];
+          matched.push(rule.ref);
+        }
+      }
+    }
+    const key = `${direction}|${this.setKey(selecting)}|${matched ? matched.map(formatRuleRef).join(',') : ''}`;
+    let v = this.directionIntern.get(key);
+    if (!v) {
+      v = Object.freeze({
+        isolated: true,
+        allowed: matched !== undefined,
+        allowedBy: matched ?? [],
+        isolatedBy: selecting.map((p) => p.ref),
+      });
+      this.directionIntern.set(key, v);
+    }
+    return v;
+  }
+
+  private intern(egress: DirectionVerdict, ingress: DirectionVerdict): Verdict {
+    let byIngress = this.verdictIntern.get(egress);
+    if (!byIngress) {
+      byIngress = new Map();
+      this.verdictIntern.set(egress, byIngress);
+    }
+    let v = byIngress.get(ingress);
+    if (!v) {
+      v = Object.freeze({ allowed: egress.allowed && ingress.allowed, egress, ingress });
+      byIngress.set(ingress, v);
+    }
+    return v;
+  }
+
+  evaluate(srcIndex: number, dst: Destination, port: number, protocol: Protocol): Verdict {
+    const src = this.classes[srcIndex] as PodClass;
+    const sel = this.selection[srcIndex] as { egress: CompiledPolicy[] };
+    const egress = this.direction(
+      'egress',
+      sel.egress,
+      dst.endpoint,
+      dst.classIndex,
+      dst.endpoint,
+      port,
+      protocol,
+    );
+    if (dst.classIndex < 0) return this.intern(egress, EXTERNAL_INGRESS);
+    const dsel = this.selection[dst.classIndex] as { ingress: CompiledPolicy[] };
+    const source: Endpoint = { kind: 'pod', pod: src.representative };
+    const ingress = this.direction('ingress', dsel.ingress, source, srcIndex, dst.endpoint, port, protocol);
+    return this.intern(egress, ingress);
+  }
+
+  selectingPolicies(classIndex: number, direction: Direction): readonly CompiledPolicy[] {
+    return (this.selection[classIndex] as Record<Direction, CompiledPolicy[]>)[direction];
+  }
+}
+
+/** Verdicts between every source class and every destination (classes and external targets), per port. */
+export class ClassMatrix {
   readonly classes: readonly PodClass[];
   readonly externals: readonly ExternalTarget[];
-  readonly verdicts: readonly ClassVerdict[];
+  readonly destinations: readonly Destination[];
+  /** Offset of each destination's first port slot in a row. */
+  private readonly offsets: Int32Array;
+  private readonly rowLength: number;
+  private readonly cells: Uint32Array;
+  private readonly table: Verdict[];
+
+  constructor(
+    classes: readonly PodClass[],
+    externals: readonly ExternalTarget[],
+    destinations: readonly Destination[],
+    fill: (srcIndex: number, dst: Destination, port: PortSpec) => Verdict,
+  ) {
+    this.classes = classes;
+    this.externals = externals;
+    this.destinations = destinations;
+    this.offsets = new Int32Array(destinations.length);
+    let offset = 0;
+    destinations.forEach((d, i) => {
+      this.offsets[i] = offset;
+      offset += d.ports.length;
+    });
+    this.rowLength = offset;
+    this.cells = new Uint32Array(classes.length * offset);
+    this.table = [];
+    const index = new Map<Verdict, number>();
+    for (let s = 0; s < classes.length; s++) {
+      const row = s * offset;
+      for (let d = 0; d < destinations.length; d++) {
+        const dst = destinations[d] as Destination;
+        const base = row + (this.offsets[d] as number);
+        for (let p = 0; p < dst.ports.length; p++) {
+          const v = fill(s, dst, dst.ports[p] as PortSpec);
+          let at = index.get(v);
+          if (at === undefined) {
+            at = this.table.length;
+            this.table.push(v);
+            index.set(v, at);
+          }
+          this.cells[base + p] = at;
+        }
+      }
+    }
+  }
+
+  /** Number of (source class, destination, port) verdicts. */
+  get size(): number {
+    return this.cells.length;
+  }
+
+  /** Distinct verdicts in the matrix. */
+  get distinctVerdicts(): number {
+    return this.table.length;
+  }
+
+  verdictAt(srcIndex: number, dstIndex: number, portIndex: number): Verdict {
+    const at = this.cells[
+      srcIndex * this.rowLength + (this.offsets[dstIndex] as number) + portIndex
+    ] as number;
+    return this.table[at] as Verdict;
+  }
+
+  *verdicts(): Generator<ClassVerdict> {
+    for (let s = 0; s < this.classes.length; s++) {
+      const from = (this.classes[s] as PodClass).id;
+      for (let d = 0; d < this.destinations.length; d++) {
+        const dst = this.destinations[d] as Destination;
+        for (let p = 0; p < dst.ports.length; p++) {
+          const { port, protocol } = dst.ports[p] as PortSpec;
+          yield { from, to: dst.id, port, protocol, verdict: this.verdictAt(s, d, p) };
+        }
+      }
+    }
+  }
+}
+
+export function destinationsOf(
+  ctx: EvalContext,
+  classes: readonly PodClass[],
+  allPolicies: readonly CompiledPolicy[],
+  options: MatrixOptions,
+): Destination[] {
+  const fixed = options.ports ? sortPorts(options.ports) : undefined;
+  const out: Destination[] = classes.map((cls, classIndex) => {
+    const endpoint: Endpoint = { kind: 'pod', pod: cls.representative };
+    return { id: cls.id, endpoint, classIndex, ports: fixed ?? defaultPortsFor(ctx, allPolicies, endpoint) };
+  });
+  for (const ext of options.externals ?? []) {
+    const endpoint: Endpoint = { kind: 'external', ip: ext.ip, text: ext.text };
+    out.push({
+      id: `ip:${ext.text}`,
+      endpoint,
+      classIndex: -1,
+      ports: fixed ?? defaultPortsFor(ctx, allPolicies, endpoint),
+    });
+  }
+  return out;
 }
 
 export function computeMatrix(
@@ -110,36 +405,12 @@ export function computeMatrix(
   classes: readonly PodClass[],
   allPolicies: readonly CompiledPolicy[],
   options: MatrixOptions = {},
-): Matrix {
-  const memoCtx: EvalContext = ctx.selectionMemo ? ctx : { ...ctx, selectionMemo: new WeakMap() };
-  const externals = options.externals ?? [];
-  const destinations: { id: TargetId; endpoint: Endpoint; ports: PortSpec[] }[] = [];
-  for (const cls of classes) {
-    const endpoint: Endpoint = { kind: 'pod', pod: cls.representative };
-    destinations.push({
-      id: cls.id,
-      endpoint,
-      ports: options.ports ? sortPorts(options.ports) : defaultPortsFor(memoCtx, allPolicies, endpoint),
-    });
-  }
-  for (const ext of externals) {
-    const endpoint: Endpoint = { kind: 'external', ip: ext.ip, text: ext.text };
-    destinations.push({
-      id: `ip:${ext.text}`,
-      endpoint,
-      ports: options.ports ? sortPorts(options.ports) : defaultPortsFor(memoCtx, allPolicies, endpoint),
-    });
-  }
-  const verdicts: ClassVerdict[] = [];
-  for (const src of classes) {
-    for (const dst of destinations) {
-      for (const { port, protocol } of dst.ports) {
-        const verdict = evaluate(memoCtx, { from: src.representative, to: dst.endpoint, port, protocol });
-        verdicts.push({ from: src.id, to: dst.id, port, protocol, verdict });
-      }
-    }
-  }
-  return { classes, externals, verdicts };
+): ClassMatrix {
+  const evaluator = new ClassEvaluator(ctx, classes);
+  const destinations = destinationsOf(ctx, classes, allPolicies, options);
+  return new ClassMatrix(classes, options.externals ?? [], destinations, (s, dst, p) =>
+    evaluator.evaluate(s, dst, p.port, p.protocol),
+  );
 }
 
 export interface PodVerdict {
@@ -153,9 +424,9 @@ export interface PodVerdict {
 }
 
 /** Expands class verdicts to pods, skipping a pod's traffic to itself (always allowed, not filtered). */
-export function* expandToPods(matrix: Matrix): Generator<PodVerdict> {
+export function* expandToPods(matrix: ClassMatrix): Generator<PodVerdict> {
   const byId = new Map(matrix.classes.map((c) => [c.id as string, c]));
-  for (const v of matrix.verdicts) {
+  for (const v of matrix.verdicts()) {
     const src = byId.get(v.from);
     if (!src) continue;
     if (v.to.startsWith('ip:')) {

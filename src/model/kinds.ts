@@ -1,0 +1,61 @@
+// The kinds netaudit reads from manifests, with the API version it understands for each and the
+// name rule Kubernetes applies to it. A kind with the same name in another API group (Calico's
+// projectcalico.org NetworkPolicy, say) is a different resource and is skipped like any other.
+
+import type { PathSegment } from './field-path.ts';
+import { dns1123Label, dns1123Subdomain } from './k8s-names.ts';
+
+export type KindRole = 'namespace' | 'pod' | 'policy' | 'workload';
+
+export interface KindInfo {
+  readonly kind: string;
+  readonly apiVersion: string;
+  /** Groups this kind was served from before (or is): a mismatching version there is an error, not a skip. */
+  readonly groups: readonly string[];
+  readonly role: KindRole;
+  /** For workloads, where the pod template sits. */
+  readonly templatePath: readonly PathSegment[];
+  readonly checkName: (name: string) => string[];
+}
+
+const TEMPLATE: readonly PathSegment[] = ['spec', 'template'];
+
+function info(
+  kind: string,
+  apiVersion: string,
+  groups: readonly string[],
+  role: KindRole,
+  checkName: (name: string) => string[],
+  templatePath: readonly PathSegment[] = TEMPLATE,
+): KindInfo {
+  return { kind, apiVersion, groups, role, templatePath, checkName };
+}
+
+const subdomain = (n: string): string[] => dns1123Subdomain(n);
+
+export const KINDS: ReadonlyMap<string, KindInfo> = new Map(
+  [
+    info('Namespace', 'v1', [''], 'namespace', (n) => dns1123Label(n)),
+    info('Pod', 'v1', [''], 'pod', subdomain),
+    info('NetworkPolicy', 'networking.k8s.io/v1', ['networking.k8s.io', 'extensions'], 'policy', subdomain),
+    info('Deployment', 'apps/v1', ['apps', 'extensions'], 'workload', subdomain),
+    // StatefulSet names become pod host names, so Kubernetes requires a DNS label.
+    info('StatefulSet', 'apps/v1', ['apps'], 'workload', (n) => dns1123Label(n)),
+    info('DaemonSet', 'apps/v1', ['apps', 'extensions'], 'workload', subdomain),
+    info('ReplicaSet', 'apps/v1', ['apps', 'extensions'], 'workload', subdomain),
+    info('ReplicationController', 'v1', [''], 'workload', subdomain),
+    // Job names end up in the job-name label (63 characters); CronJob names get a suffix (52).
+    info('Job', 'batch/v1', ['batch'], 'workload', (n) => dns1123Subdomain(n, 63)),
+    info('CronJob', 'batch/v1', ['batch'], 'workload', (n) => dns1123Subdomain(n, 52), [
+      'spec',
+      'jobTemplate',
+      'spec',
+      'template',
+    ]),
+  ].map((k) => [k.kind, k]),
+);
+
+export function groupOf(apiVersion: string): string {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0 ? '' : apiVersion.slice(0, slash);
+}

@@ -1,0 +1,112 @@
+// The shapes netaudit reads, as zod schemas. Built twice from one definition: `strict` reports
+// unknown fields inside the parts netaudit models completely (NetworkPolicy, selectors, container
+// ports) so they become warnings (they may be newer API fields, or typos); the stripping variant
+// gives the typed value. Parts netaudit reads only a little of (pod specs, containers, metadata)
+// are never strict: their other fields are legitimate and none of netaudit's business.
+
+import { z } from 'zod';
+
+const LABEL_VALUE_NOT_STRING = 'label values must be strings: quote values such as "true", "1" or "null"';
+
+function build(strict: boolean) {
+  const obj = strict ? z.strictObject : z.object;
+  const labels = z.record(z.string(), z.string({ error: LABEL_VALUE_NOT_STRING }));
+  const metadata = z.object({
+    name: z.string().optional(),
+    namespace: z.string().optional(),
+    labels: labels.optional(),
+    uid: z.string().optional(),
+    resourceVersion: z.string().optional(),
+  });
+  const requirement = obj({
+    key: z.string(),
+    operator: z.string(),
+    values: z.array(z.string()).optional(),
+  });
+  const selector = obj({
+    matchLabels: labels.optional(),
+    matchExpressions: z.array(requirement).optional(),
+  });
+  const policyPort = obj({
+    protocol: z.string().optional(),
+    port: z
+      .union([z.number().int(), z.string()], { error: 'must be a port number or a port name' })
+      .optional(),
+    endPort: z.number().int().optional(),
+  });
+  const peer = obj({
+    podSelector: selector.optional(),
+    namespaceSelector: selector.optional(),
+    ipBlock: obj({ cidr: z.string(), except: z.array(z.string()).optional() }).optional(),
+  });
+  const networkPolicy = obj({
+    apiVersion: z.string(),
+    kind: z.string(),
+    metadata,
+    spec: obj({
+      podSelector: selector,
+      policyTypes: z.array(z.string()).optional(),
+      ingress: z
+        .array(obj({ from: z.array(peer).optional(), ports: z.array(policyPort).optional() }))
+        .optional(),
+      egress: z
+        .array(obj({ to: z.array(peer).optional(), ports: z.array(policyPort).optional() }))
+        .optional(),
+    }),
+    // Old servers returned an empty status; harmless.
+    status: z.unknown().optional(),
+  });
+  const containerPort = obj({
+    name: z.string().optional(),
+    containerPort: z.number().int(),
+    protocol: z.string().optional(),
+    hostPort: z.number().int().optional(),
+    hostIP: z.string().optional(),
+  });
+  const container = z.object({
+    name: z.string(),
+    image: z.string().optional(),
+    ports: z.array(containerPort).optional(),
+  });
+  const podSpec = z.object({
+    containers: z.array(container),
+    initContainers: z.array(container).optional(),
+    hostNetwork: z.boolean().optional(),
+    nodeName: z.string().optional(),
+  });
+  const pod = z.object({
+    apiVersion: z.string(),
+    kind: z.string(),
+    metadata,
+    spec: podSpec,
+    status: z
+      .object({
+        phase: z.string().optional(),
+        podIP: z.string().optional(),
+        podIPs: z.array(z.object({ ip: z.string() })).optional(),
+        hostIP: z.string().optional(),
+      })
+      .optional(),
+  });
+  const template = z.object({ metadata: metadata.optional(), spec: podSpec });
+  const workload = z.object({
+    apiVersion: z.string(),
+    kind: z.string(),
+    metadata,
+    spec: z.object({ template }),
+  });
+  const cronJob = z.object({
+    apiVersion: z.string(),
+    kind: z.string(),
+    metadata,
+    spec: z.object({ jobTemplate: z.object({ spec: z.object({ template }) }) }),
+  });
+  const namespace = z.object({ apiVersion: z.string(), kind: z.string(), metadata });
+  return { networkPolicy, pod, workload, cronJob, namespace };
+}
+
+export const strictSchemas = build(true);
+export const schemas = build(false);
+
+export type NetworkPolicyShape = z.infer<typeof schemas.networkPolicy>;
+export type PodShape = z.infer<typeof schemas.pod>;

@@ -1,0 +1,66 @@
+// Maps a field path inside a parsed YAML document to the line of that node, so that problems found
+// later (by the validator or the engine, which only know field paths) can point at a line.
+
+import { isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import type { PathSegment } from './field-path.ts';
+
+/** Where a document's object lives: its node and the file's line counter. */
+export interface NodeAnchor {
+  readonly node: Node;
+  readonly lineCounter: LineCounter;
+}
+
+function keyText(key: unknown): string | undefined {
+  if (isScalar(key)) return String(key.value);
+  return undefined;
+}
+
+function child(node: Node, segment: PathSegment): { node: Node; offset: number } | undefined {
+  if (isSeq(node) && typeof segment === 'number') {
+    const item = node.items[segment];
+    if (item === undefined || item === null || !('range' in (item as object))) return undefined;
+    const n = item as Node;
+    return n.range ? { node: n, offset: n.range[0] } : undefined;
+  }
+  if (isMap(node)) {
+    const wanted = String(segment);
+    for (const pair of node.items) {
+      if (keyText(pair.key) !== wanted) continue;
+      const keyNode = pair.key as Node;
+      const offset = keyNode.range?.[0];
+      if (offset === undefined) return undefined;
+      const value = pair.value as Node | null;
+      return { node: value ?? keyNode, offset };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The 1-based line of the node at `segments` below `anchor`, or of its nearest existing ancestor.
+ * A map entry is located at its key (the `cidr:` line), a list item at its first character.
+ * String segments that are not found are retried joined with dots, so that a hand-written
+ * `metadata.labels.app.kubernetes.io/name` still finds the label.
+ */
+export function locateLine(anchor: NodeAnchor, segments: readonly PathSegment[]): number {
+  let node = anchor.node;
+  let offset = node.range?.[0] ?? 0;
+  let i = 0;
+  while (i < segments.length) {
+    let step = child(node, segments[i] as PathSegment);
+    let used = 1;
+    if (step === undefined && typeof segments[i] === 'string') {
+      for (let j = i + 2; j <= segments.length && step === undefined; j++) {
+        const parts = segments.slice(i, j);
+        if (parts.some((p) => typeof p !== 'string')) break;
+        step = child(node, parts.join('.'));
+        used = j - i;
+      }
+    }
+    if (step === undefined) break;
+    node = step.node;
+    offset = step.offset;
+    i += used;
+  }
+  return anchor.lineCounter.linePos(offset).line;
+}
