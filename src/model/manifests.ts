@@ -16,6 +16,9 @@ import { locateLine, type NodeAnchor } from './yaml-locate.ts';
 export type { ObjectRef } from './object-ref.ts';
 export { formatObjectRef } from './object-ref.ts';
 
+/** Namespaces the API server creates in every cluster. */
+const BUILT_IN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+
 export interface ManifestSource {
   readonly file: string;
   readonly text: string;
@@ -271,14 +274,16 @@ export function parseManifests(sources: readonly ManifestSource[], options: Load
   const defined = new Set(namespaces.map((n) => n.ref.name));
   for (const [name, use] of namespaceUses) {
     if (defined.has(name)) continue;
-    issues.push({
-      severity: 'warning',
-      file: use.place.file,
-      line: lineOf(use.place, use.explicit ? ['metadata', 'namespace'] : []),
-      object: use.object,
-      ...(use.explicit && { field: 'metadata.namespace' }),
-      message: `namespace "${name}" is not defined in the input; it is implied with only the label ${NAMESPACE_NAME_LABEL}=${name}, so namespaceSelectors on other labels will not match it`,
-    });
+    // Every cluster has these, with only the name label unless someone added more: nothing to warn about.
+    if (!BUILT_IN_NAMESPACES.has(name))
+      issues.push({
+        severity: 'warning',
+        file: use.place.file,
+        line: lineOf(use.place, use.explicit ? ['metadata', 'namespace'] : []),
+        object: use.object,
+        ...(use.explicit && { field: 'metadata.namespace' }),
+        message: `namespace "${name}" is not defined in the input; it is implied with only the label ${NAMESPACE_NAME_LABEL}=${name}, so namespaceSelectors on other labels will not match it`,
+      });
     const ref: ObjectRef = { kind: 'Namespace', name };
     namespaces.push({
       object: {

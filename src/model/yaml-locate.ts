@@ -1,7 +1,7 @@
 // Maps a field path inside a parsed YAML document to the line of that node, so that problems found
 // later (by the validator or the engine, which only know field paths) can point at a line.
 
-import { isMap, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
 import type { PathSegment } from './field-path.ts';
 
 /** Where a document's object lives: its node and the file's line counter. */
@@ -17,20 +17,18 @@ function keyText(key: unknown): string | undefined {
 
 function child(node: Node, segment: PathSegment): { node: Node; offset: number } | undefined {
   if (isSeq(node) && typeof segment === 'number') {
-    const item = node.items[segment];
-    if (item === undefined || item === null || !('range' in (item as object))) return undefined;
-    const n = item as Node;
-    return n.range ? { node: n, offset: n.range[0] } : undefined;
+    const item: unknown = node.items[segment];
+    if (!isNode(item) || item.range == null) return undefined;
+    return { node: item, offset: item.range[0] };
   }
   if (isMap(node)) {
     const wanted = String(segment);
     for (const pair of node.items) {
-      if (keyText(pair.key) !== wanted) continue;
-      const keyNode = pair.key as Node;
-      const offset = keyNode.range?.[0];
+      if (!isNode(pair.key) || keyText(pair.key) !== wanted) continue;
+      const offset = pair.key.range?.[0];
       if (offset === undefined) return undefined;
-      const value = pair.value as Node | null;
-      return { node: value ?? keyNode, offset };
+      // `key:` with nothing after it has no value node: stay on the key.
+      return { node: isNode(pair.value) ? pair.value : pair.key, offset };
     }
   }
   return undefined;
