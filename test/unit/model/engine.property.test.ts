@@ -71,7 +71,7 @@ test('incremental changes equal the difference of full recomputations', () => {
         policies: new Map(cluster.policies.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, p])),
       };
       const engine = IncrementalEngine.from(cluster, PROFILES.generic, { externals: EXTERNALS });
-      let before = full(state);
+      let before: ReturnType<typeof full> = full(state);
       for (const op of ops) {
         let change: Change;
         switch (op.kind) {
