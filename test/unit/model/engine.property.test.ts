@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { classesOf } from '../../../src/model/classes.ts';
 import { buildSnapshot, evalContext } from '../../../src/model/cluster.ts';
-import { type Change, IncrementalEngine, type VerdictChange } from '../../../src/model/engine.ts';
+import { type Change, IncrementalEngine } from '../../../src/model/engine.ts';
 import type { Namespace, NetworkPolicy, Pod } from '../../../src/model/k8s.ts';
 import { computeMatrix, verdictSignature } from '../../../src/model/matrix.ts';
 import { parseIpLiteral } from '../../../src/policy/cidr.ts';
@@ -123,9 +123,10 @@ test('incremental changes equal the difference of full recomputations', () => {
           const expected = new Set<string>();
           for (const [k, v] of before.verdicts) if (after.verdicts.get(k) !== v) expected.add(k);
           for (const k of after.verdicts.keys()) if (!before.verdicts.has(k)) expected.add(k);
-          const reported = new Set<string>(
-            change.verdictsChanged.map((v: VerdictChange) => `${v.from} ${v.to} ${v.port}/${v.protocol}`),
-          );
+          const reportedKeys: string[] = [];
+          for (const v of change.verdictsChanged)
+            reportedKeys.push(`${v.from} ${v.to} ${v.port}/${v.protocol}`);
+          const reported: Set<string> = new Set(reportedKeys);
           assert.deepEqual([...reported].sort(), [...expected].sort(), `verdicts changed by ${op.kind}`);
         }
         before = after;
