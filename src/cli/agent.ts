@@ -27,6 +27,7 @@ export interface AgentArgs {
   readonly plan: string | undefined;
   readonly timeout: string | undefined;
   readonly attempts: string | undefined;
+  readonly delay: string | undefined;
   readonly terminationLog: string;
 }
 
@@ -83,6 +84,12 @@ export const agentCommand: CliCommand = {
         requiresArg: true,
         describe: "probe: attempts per probe (default: the plan's)",
       })
+      .option('delay', {
+        type: 'string',
+        requiresArg: true,
+        describe:
+          'probe: wait this long before probing (e.g. 2s), so that every node has learned this pod\'s IP',
+      })
       .option('termination-log', {
         type: 'string',
         requiresArg: true,
@@ -111,6 +118,7 @@ function readArgs(raw: Record<string, unknown>): AgentArgs {
     plan: str(raw.plan),
     timeout: str(raw.timeout),
     attempts: str(raw.attempts),
+    delay: str(raw.delay),
     terminationLog: str(raw.terminationLog) ?? DEFAULT_TERMINATION_LOG,
   };
 }
@@ -120,6 +128,7 @@ async function runServe(args: AgentArgs, deps: AgentDeps): Promise<number> {
     ['--plan', args.plan],
     ['--timeout', args.timeout],
     ['--attempts', args.attempts],
+    ['--delay', args.delay],
   ] as const) {
     if (value !== undefined) throw new UsageError(`${flag} is an option of 'agent probe', not 'agent serve'`);
   }
@@ -167,6 +176,11 @@ async function runProbe(args: AgentArgs, deps: AgentDeps): Promise<number> {
     throw plan.error;
   }
   const logger = deps.logger('probe');
+  if (args.delay !== undefined) {
+    const delay = parseDuration(args.delay);
+    if (!delay.ok) throw new UsageError(`--delay ${args.delay}: ${delay.error}`);
+    await new Promise((resolve) => setTimeout(resolve, delay.value));
+  }
   const started = performance.now();
   const results = await runPlan(plan.value);
   const text = encodeResults(results);

@@ -170,6 +170,7 @@ describe('agent flags', () => {
     plan: undefined,
     timeout: undefined,
     attempts: undefined,
+    delay: undefined,
     terminationLog: '/nonexistent/termination-log',
   };
   const cases: { args: Partial<AgentArgs>; message: RegExp }[] = [

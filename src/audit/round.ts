@@ -1,0 +1,473 @@
+// One audit round: snapshot -> classes -> plan -> launch servers -> settle -> launch clients ->
+// collect -> compare -> confirm every mismatch by re-probing -> report. The runner is the only part
+// that touches the cluster, so the whole loop runs in unit tests with a simulated runner.
+import { classesOf } from '../model/classes.ts';
+import { buildSnapshot, type ClusterSnapshot, evalContext, type SnapshotInput } from '../model/cluster.ts';
+import { defaultPortsFor, type ExternalTarget, type PortSpec } from '../model/matrix.ts';
+import { type EvalContext, evaluate } from '../policy/evaluate.ts';
+import { explain } from '../policy/explain.ts';
+import { formatIP } from '../policy/ip.ts';
+import type { CniProfile } from '../policy/profiles.ts';
+import {
+  type Endpoint,
+  formatPolicyRef,
+  formatRuleRef,
+  type PodInfo,
+  type Protocol,
+  type Verdict,
+} from '../policy/types.ts';
+import { makePlan, type ProbePlan, type ProbeSpec, probeId } from '../probe/plan.ts';
+import { splitPlan } from '../probe/split.ts';
+import { type Comparison, compare, type MismatchKind } from './compare.ts';
+import { type ClientSpec, type Guard, planRound, type SkippedClass } from './plan.ts';
+import type { ClientOutcome, ClientRun, FailedPod, ProbeRunner, StartedServer } from './runner.ts';
+
+export interface RoundOptions {
+  readonly profile: CniProfile;
+  readonly externals: readonly ExternalTarget[];
+  readonly ports: readonly PortSpec[] | undefined;
+  readonly namespaces: readonly string[];
+  readonly timeoutMs: number;
+  readonly attempts: number;
+  readonly confirmAttempts: number;
+  /** Clients wait this long before probing, so every node has learned their IP. */
+  readonly clientDelayMs: number;
+  /** Pause between servers being up and clients starting (the CNI programs the new pods everywhere). */
+  readonly settleMs: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly onProgress?: (event: RoundProgress) => void;
+}
+
+export type RoundProgress =
+  | { readonly phase: 'plan'; readonly servers: number; readonly clients: number; readonly skipped: number }
+  | { readonly phase: 'servers'; readonly started: number; readonly failed: number }
+  | { readonly phase: 'probe'; readonly pods: number; readonly probes: number }
+  | { readonly phase: 'confirm'; readonly candidates: number }
+  | { readonly phase: 'done'; readonly mismatches: number };
+
+export interface RoundInput {
+  readonly cluster: SnapshotInput;
+  readonly nodes: readonly string[];
+  readonly guards: readonly Guard[];
+}
+
+type Target =
+  | { readonly kind: 'server'; readonly server: StartedServer }
+  | { readonly kind: 'external'; readonly external: ExternalTarget };
+
+interface ProbeRef {
+  readonly target: Target;
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+export interface Finding {
+  readonly from: string;
+  readonly to: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly expected: 'allow' | 'deny';
+  readonly observed: 'connected' | 'refused' | 'timeout';
+  readonly kind: MismatchKind;
+  /** The rules behind the expectation: allowing rules, or the policies that isolate with no rule matching. */
+  readonly because: readonly string[];
+  /** The nodes that should have enforced the expectation (deny) or that may have dropped (allow). */
+  readonly nodes: readonly string[];
+  readonly srcNode: string;
+  readonly dstNode: string | undefined;
+  readonly fromClass: string;
+  readonly toClass: string | undefined;
+  /** The workload pods the probe pods stand for. */
+  readonly fromPods: readonly string[];
+  readonly toPods: readonly string[];
+  readonly probePods: { readonly client: string; readonly server: string | undefined };
+  readonly explanation: readonly string[];
+}
+
+export interface Unsettled {
+  readonly from: string;
+  readonly to: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly srcNode: string;
+  readonly reason: string;
+}
+
+export interface RoundReport {
+  readonly summary: {
+    readonly probes: number;
+    readonly mismatches: number;
+    readonly unexpectedAllow: number;
+    readonly unexpectedDeny: number;
+    readonly flaky: number;
+    readonly skipped: number;
+    readonly inconclusive: number;
+    readonly classes: number;
+    readonly nodes: number;
+    readonly podsCreated: number;
+    /** Probes a pod-by-pod audit would need (every pod pair and port, from every node). */
+    readonly podPairProbes: number;
+    readonly savedProbes: number;
+  };
+  readonly mismatches: readonly Finding[];
+  readonly flaky: readonly Unsettled[];
+  readonly inconclusive: readonly Unsettled[];
+  readonly skipped: readonly SkippedClass[];
+  readonly failedPods: readonly FailedPod[];
+}
+
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function serverEndpoint(s: StartedServer): Endpoint {
+  return { kind: 'pod', pod: s.pod };
+}
+
+function targetName(t: Target): string {
+  return t.kind === 'server' ? t.server.spec.key : `ip:${t.external.text}`;
+}
+
+export function because(v: Verdict): string[] {
+  if (v.allowed) return [...v.egress.allowedBy, ...v.ingress.allowedBy].map(formatRuleRef);
+  const out: string[] = [];
+  if (!v.egress.allowed)
+    out.push(...v.egress.isolatedBy.map((p) => `${formatPolicyRef(p)} (isolates egress; no rule allows)`));
+  if (!v.ingress.allowed)
+    out.push(...v.ingress.isolatedBy.map((p) => `${formatPolicyRef(p)} (isolates ingress; no rule allows)`));
+  return out;
+}
+
+export async function runRound(
+  input: RoundInput,
+  runner: ProbeRunner,
+  options: RoundOptions,
+): Promise<RoundReport> {
+  const sleep = options.sleep ?? wait;
+  const progress = options.onProgress ?? (() => undefined);
+  const { snapshot } = buildSnapshot(input.cluster, options.profile);
+  const ctx = evalContext(snapshot);
+  const allPolicies = [...snapshot.policies.values()].flat();
+  const { classes, projection } = classesOf(snapshot);
+  const classById = new Map(classes.map((c) => [c.id as string, c]));
+  const portsFor = (endpoint: Endpoint): PortSpec[] =>
+    options.ports ? [...options.ports] : defaultPortsFor(ctx, allPolicies, endpoint);
+  const plan = planRound({
+    classes,
+    projection,
+    nodes: input.nodes,
+    portsOf: (cls) => portsFor({ kind: 'pod', pod: cls.representative }),
+    guards: input.guards,
+    namespaces: options.namespaces,
+    reservedLabelPrefix: 'netaudit.io/',
+  });
+  progress({
+    phase: 'plan',
+    servers: plan.servers.length,
+    clients: plan.clients.length,
+    skipped: plan.skipped.length,
+  });
+
+  const { started, failed } = await runner.startServers(plan.servers);
+  progress({ phase: 'servers', started: started.length, failed: failed.length });
+  if (options.settleMs > 0) await sleep(options.settleMs);
+
+  const externalPorts = new Map(
+    options.externals.map((e) => [e.text, portsFor({ kind: 'external', ip: e.ip, text: e.text })]),
+  );
+  const targets: ProbeRef[] = [];
+  for (const server of started) {
+    for (const p of server.spec.listen)
+      targets.push({ target: { kind: 'server', server }, port: p.port, protocol: p.protocol });
+  }
+  for (const external of options.externals) {
+    for (const p of externalPorts.get(external.text) ?? []) {
+      targets.push({ target: { kind: 'external', external }, port: p.port, protocol: p.protocol });
+    }
+  }
+  const refs = new Map<string, ProbeRef>();
+  const probes: ProbeSpec[] = targets.map((t, i) => {
+    const id = probeId(i);
+    refs.set(id, t);
+    const host =
+      t.target.kind === 'server'
+        ? t.target.server.pod.ips[0]
+          ? ipText(t.target.server)
+          : ''
+        : t.target.external.text;
+    return { id, host, port: t.port, protocol: t.protocol };
+  });
+  const runs = clientRuns(
+    plan.clients,
+    probes,
+    options.timeoutMs,
+    options.attempts,
+    options.clientDelayMs,
+    '',
+  );
+  progress({ phase: 'probe', pods: runs.length, probes: probes.length * plan.clients.length });
+  const outcomes = probes.length > 0 ? await runner.runClients(runs) : [];
+
+  const classify = (outcome: ClientOutcome, id: string, attempts: Parameters<typeof compare>[1]) => {
+    const ref = refs.get(id);
+    if (!ref || !outcome.pod) return undefined;
+    const to =
+      ref.target.kind === 'server'
+        ? serverEndpoint(ref.target.server)
+        : externalEndpoint(ref.target.external);
+    const traffic = { from: outcome.pod, to, port: ref.port, protocol: ref.protocol };
+    const verdict = evaluate(ctx, traffic);
+    return { ref, traffic, verdict, comparison: compare(verdict, attempts) };
+  };
+
+  let probeCount = 0;
+  let flakyCount = 0;
+  const flaky: Unsettled[] = [];
+  const inconclusive: Unsettled[] = [];
+  const candidates = new Map<string, { outcome: ClientOutcome; ids: string[] }>();
+  const failedPods: FailedPod[] = [...failed];
+  const unsettled = (outcome: ClientOutcome, ref: ProbeRef, reason: string): Unsettled => ({
+    from: representativeOf(classById, outcome.run.spec.classId),
+    to:
+      ref.target.kind === 'server'
+        ? representativeOf(classById, ref.target.server.spec.classId)
+        : `ip:${ref.target.external.text}`,
+    port: ref.port,
+    protocol: ref.protocol,
+    srcNode: outcome.run.spec.node,
+    reason,
+  });
+  for (const outcome of outcomes) {
+    if (!outcome.results) {
+      failedPods.push({
+        name: outcome.run.name,
+        namespace: outcome.run.spec.namespace,
+        node: outcome.run.spec.node,
+        reason: outcome.failure ?? 'no results',
+      });
+      continue;
+    }
+    for (const r of outcome.results) {
+      const c = classify(outcome, r.id, r.attempts);
+      if (!c) continue;
+      probeCount++;
+      if (c.comparison.kind === 'match' && c.comparison.flaky) {
+        flakyCount++;
+        flaky.push(unsettled(outcome, c.ref, 'connected after failed attempts'));
+      } else if (c.comparison.kind === 'inconclusive') {
+        inconclusive.push(unsettled(outcome, c.ref, c.comparison.reason));
+      } else if (c.comparison.kind === 'mismatch') {
+        const entry = candidates.get(outcome.run.name) ?? { outcome, ids: [] };
+        entry.ids.push(r.id);
+        candidates.set(outcome.run.name, entry);
+      }
+    }
+  }
+
+  // Confirm every candidate mismatch by probing it again, more times, before reporting it.
+  const mismatches: Finding[] = [];
+  const candidateCount = [...candidates.values()].reduce((n, c) => n + c.ids.length, 0);
+  if (candidateCount > 0) {
+    progress({ phase: 'confirm', candidates: candidateCount });
+    const confirmRuns: ClientRun[] = [];
+    let k = 0;
+    for (const { outcome, ids } of candidates.values()) {
+      const wanted = new Set(ids);
+      const subset = probes.filter((p) => wanted.has(p.id));
+      confirmRuns.push(
+        ...clientRuns(
+          [outcome.run.spec],
+          subset,
+          options.timeoutMs,
+          options.confirmAttempts,
+          options.clientDelayMs,
+          `c${k++}`,
+        ),
+      );
+    }
+    const confirmed = await runner.runClients(confirmRuns);
+    const byClass = new Map<string, ClientOutcome[]>();
+    for (const o of confirmed) byClass.set(o.run.spec.key, [...(byClass.get(o.run.spec.key) ?? []), o]);
+    for (const { outcome, ids } of candidates.values()) {
+      const confirmOutcomes = byClass.get(outcome.run.spec.key) ?? [];
+      for (const id of ids) {
+        const first = outcome.results?.find((r) => r.id === id);
+        const again = confirmOutcomes.flatMap((o) =>
+          (o.results ?? []).filter((r) => r.id === id).map((r) => ({ o, r })),
+        )[0];
+        const original = first ? classify(outcome, id, first.attempts) : undefined;
+        if (!original || original.comparison.kind !== 'mismatch') continue;
+        const re = again ? classify(again.o, id, again.r.attempts) : undefined;
+        if (!re || !sameMismatch(original.comparison, re.comparison)) {
+          flakyCount++;
+          flaky.push(
+            unsettled(
+              outcome,
+              original.ref,
+              re
+                ? `not confirmed: re-probe gave ${describe(re.comparison)}`
+                : 'not confirmed: the re-probe gave no result',
+            ),
+          );
+          continue;
+        }
+        mismatches.push(
+          finding(ctx, original, re.comparison as Comparison & { kind: 'mismatch' }, outcome, classById),
+        );
+      }
+    }
+  }
+
+  const unexpectedAllow = mismatches.filter((m) => m.kind === 'unexpected-allow').length;
+  const podPairProbes = podPairCount(snapshot, input.nodes.length, portsFor, options);
+  const summary = {
+    probes: probeCount,
+    mismatches: mismatches.length,
+    unexpectedAllow,
+    unexpectedDeny: mismatches.length - unexpectedAllow,
+    flaky: flakyCount,
+    skipped: plan.skipped.length,
+    inconclusive: inconclusive.length,
+    classes: classes.length,
+    nodes: input.nodes.length,
+    podsCreated: runner.podsCreated,
+    podPairProbes,
+    savedProbes: Math.max(0, podPairProbes - probeCount),
+  };
+  progress({ phase: 'done', mismatches: mismatches.length });
+  return {
+    summary,
+    mismatches: sortFindings(mismatches),
+    flaky,
+    inconclusive,
+    skipped: plan.skipped,
+    failedPods,
+  };
+}
+
+function ipText(s: StartedServer): string {
+  const ip = s.pod.ips[0];
+  return ip ? formatIP(ip) : '';
+}
+
+function externalEndpoint(e: ExternalTarget): Endpoint {
+  return { kind: 'external', ip: e.ip, text: e.text };
+}
+
+function representativeOf(classById: Map<string, { representative: PodInfo }>, id: string): string {
+  return classById.get(id)?.representative.key ?? id;
+}
+
+function sameMismatch(a: Comparison, b: Comparison): boolean {
+  return a.kind === 'mismatch' && b.kind === 'mismatch' && a.mismatch === b.mismatch;
+}
+
+function describe(c: Comparison): string {
+  switch (c.kind) {
+    case 'match':
+      return 'the expected result';
+    case 'mismatch':
+      return c.observed;
+    case 'inconclusive':
+      return c.reason;
+    default:
+      return c satisfies never;
+  }
+}
+
+function finding(
+  ctx: EvalContext,
+  c: { ref: ProbeRef; traffic: Parameters<typeof evaluate>[1]; verdict: Verdict },
+  comparison: Comparison & { kind: 'mismatch' },
+  outcome: ClientOutcome,
+  classById: Map<string, { representative: PodInfo; members: PodInfo[] }>,
+): Finding {
+  const srcClass = classById.get(outcome.run.spec.classId);
+  const server = c.ref.target.kind === 'server' ? c.ref.target.server : undefined;
+  const dstClass = server ? classById.get(server.spec.classId) : undefined;
+  const srcNode = outcome.run.spec.node;
+  const dstNode = server?.spec.node;
+  const nodes =
+    comparison.mismatch === 'unexpected-allow'
+      ? [
+          ...(!c.verdict.egress.allowed ? [srcNode] : []),
+          ...(!c.verdict.ingress.allowed && dstNode ? [dstNode] : []),
+        ]
+      : [srcNode, ...(dstNode && dstNode !== srcNode ? [dstNode] : [])];
+  const from = srcClass?.representative.key ?? outcome.run.spec.classId;
+  const to = dstClass ? dstClass.representative.key : targetName(c.ref.target);
+  return {
+    from,
+    to,
+    port: c.ref.port,
+    protocol: c.ref.protocol,
+    expected: c.verdict.allowed ? 'allow' : 'deny',
+    observed: comparison.observed,
+    kind: comparison.mismatch,
+    because: because(c.verdict),
+    nodes: [...new Set(nodes)],
+    srcNode,
+    dstNode,
+    fromClass: outcome.run.spec.classId,
+    toClass: server?.spec.classId,
+    fromPods: srcClass?.members.map((m) => m.key) ?? [],
+    toPods: dstClass?.members.map((m) => m.key) ?? [],
+    probePods: {
+      client: `${outcome.run.spec.namespace}/${outcome.run.name}`,
+      server: server ? `${server.spec.namespace}/${server.spec.key}` : undefined,
+    },
+    explanation: explain(ctx, c.traffic, c.verdict),
+  };
+}
+
+function sortFindings(list: Finding[]): Finding[] {
+  return list.sort((a, b) =>
+    a.kind !== b.kind
+      ? a.kind < b.kind
+        ? -1
+        : 1
+      : `${a.from} ${a.to} ${a.port}/${a.protocol} ${a.srcNode}` <
+          `${b.from} ${b.to} ${b.port}/${b.protocol} ${b.srcNode}`
+        ? -1
+        : 1,
+  );
+}
+
+/** Client runs for specs, each plan split so its results fit the 4 KiB termination message. */
+export function clientRuns(
+  specs: readonly ClientSpec[],
+  probes: readonly ProbeSpec[],
+  timeoutMs: number,
+  attempts: number,
+  delayMs: number,
+  suffix: string,
+): ClientRun[] {
+  if (probes.length === 0) return [];
+  const whole = makePlan({ probes, timeoutMs, attempts });
+  if (!whole.ok) throw whole.error;
+  const parts = splitPlan(whole.value);
+  if (!parts.ok) throw parts.error;
+  const runs: ClientRun[] = [];
+  for (const spec of specs) {
+    parts.value.forEach((plan: ProbePlan, i: number) => {
+      const name = `${spec.key}${suffix ? `-${suffix}` : ''}${parts.value.length > 1 ? `-p${i}` : ''}`;
+      runs.push({ name, spec, plan, delayMs });
+    });
+  }
+  return runs;
+}
+
+function podPairCount(
+  snapshot: ClusterSnapshot,
+  nodes: number,
+  portsFor: (e: Endpoint) => PortSpec[],
+  options: RoundOptions,
+): number {
+  const pods = snapshot.pods.filter(
+    (p) => options.namespaces.length === 0 || options.namespaces.includes(p.namespace),
+  );
+  let perSource = 0;
+  for (const dst of pods) perSource += portsFor({ kind: 'pod', pod: dst }).length;
+  for (const e of options.externals)
+    perSource += portsFor({ kind: 'external', ip: e.ip, text: e.text }).length;
+  // Every pod probing every other pod (and external target) on its ports, on each of its nodes' peers.
+  return pods.length * perSource * Math.max(1, nodes);
+}

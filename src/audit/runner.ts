@@ -1,0 +1,46 @@
+// The seam between an audit round and the cluster: a real runner launches probe pods (src/kube), a
+// simulated one answers from the engine (tests, --dry-run). Both speak in the same shapes.
+
+import type { PodInfo } from '../policy/types.ts';
+import type { ProbeResult } from '../probe/outcome.ts';
+import type { ProbePlan } from '../probe/plan.ts';
+import type { ClientSpec, ServerSpec } from './plan.ts';
+
+export interface StartedServer {
+  readonly spec: ServerSpec;
+  /** The server pod as the cluster sees it (labels, IP, named ports). */
+  readonly pod: PodInfo;
+}
+
+export interface ClientRun {
+  /** Unique pod name of this run (a client spec may need several pods when its plan is split). */
+  readonly name: string;
+  readonly spec: ClientSpec;
+  readonly plan: ProbePlan;
+  readonly delayMs: number;
+}
+
+export interface ClientOutcome {
+  readonly run: ClientRun;
+  /** The client pod as the cluster saw it (its IP matters to ipBlock rules). */
+  readonly pod: PodInfo | undefined;
+  readonly results: readonly ProbeResult[] | undefined;
+  /** Why there are no results: the pod failed, timed out, or its message could not be read. */
+  readonly failure: string | undefined;
+}
+
+export interface FailedPod {
+  readonly name: string;
+  readonly namespace: string;
+  readonly node: string;
+  readonly reason: string;
+}
+
+export interface ProbeRunner {
+  startServers(specs: readonly ServerSpec[]): Promise<{ started: StartedServer[]; failed: FailedPod[] }>;
+  runClients(runs: readonly ClientRun[]): Promise<ClientOutcome[]>;
+  /** Deletes every pod this runner created. Safe to call twice. */
+  cleanup(): Promise<void>;
+  /** Probe pods created so far (for the report and the API budget). */
+  readonly podsCreated: number;
+}

@@ -1,0 +1,63 @@
+// One consistent read of what an audit needs: namespaces, pods, policies, nodes and services.
+import * as k8s from '@kubernetes/client-node';
+import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
+import { toNamespace, toNetworkPolicy, toPod } from './convert.ts';
+import { call } from './errors.ts';
+
+export interface NodeInfo {
+  readonly name: string;
+  readonly ready: boolean;
+  readonly schedulable: boolean;
+  readonly internalIP: string | undefined;
+}
+
+export interface ServiceInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly selector: Readonly<Record<string, string>> | undefined;
+  readonly publishNotReadyAddresses: boolean;
+}
+
+export interface ClusterRead {
+  readonly namespaces: Namespace[];
+  readonly pods: Pod[];
+  readonly policies: NetworkPolicy[];
+  readonly nodes: NodeInfo[];
+  readonly services: ServiceInfo[];
+}
+
+export function nodeInfo(n: k8s.V1Node): NodeInfo {
+  const ready = n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  const noSchedule =
+    n.spec?.taints?.some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute') ?? false;
+  return {
+    name: n.metadata?.name ?? '',
+    ready,
+    schedulable: !n.spec?.unschedulable && !noSchedule,
+    internalIP: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address,
+  };
+}
+
+export async function readCluster(kc: k8s.KubeConfig): Promise<ClusterRead> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const net = kc.makeApiClient(k8s.NetworkingV1Api);
+  const [namespaces, pods, policies, nodes, services] = await Promise.all([
+    call({ verb: 'list', resource: 'namespaces' }, () => core.listNamespace()),
+    call({ verb: 'list', resource: 'pods' }, () => core.listPodForAllNamespaces()),
+    call({ verb: 'list', resource: 'networkpolicies' }, () => net.listNetworkPolicyForAllNamespaces()),
+    call({ verb: 'list', resource: 'nodes' }, () => core.listNode()),
+    call({ verb: 'list', resource: 'services' }, () => core.listServiceForAllNamespaces()),
+  ]);
+  return {
+    namespaces: namespaces.items.map(toNamespace),
+    pods: pods.items.map(toPod),
+    policies: policies.items.map(toNetworkPolicy),
+    nodes: nodes.items.map(nodeInfo),
+    services: services.items.map((s) => ({
+      namespace: s.metadata?.namespace ?? '',
+      name: s.metadata?.name ?? '',
+      selector: s.spec?.selector,
+      publishNotReadyAddresses: s.spec?.publishNotReadyAddresses === true,
+    })),
+  };
+}

@@ -1,0 +1,147 @@
+// The audit round with a simulated runner: the planning, comparison, confirmation and reporting logic,
+// without a cluster. (The same scenarios run with real packets in test/e2e/audit.)
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { type RoundOptions, runRound } from '../../../src/audit/round.ts';
+import {
+  enforcingNetwork,
+  type NetworkModel,
+  nodesNotEnforcing,
+  SimulatedRunner,
+} from '../../../src/audit/simulated-runner.ts';
+import type { NetworkPolicy } from '../../../src/model/k8s.ts';
+import { parseIpLiteral } from '../../../src/policy/cidr.ts';
+import { PROFILES } from '../../../src/policy/profiles.ts';
+import { policy, upstreamModel } from '../../support/fixtures.ts';
+
+const model = upstreamModel();
+const ext = parseIpLiteral('203.0.113.8');
+if (!ext.ok) throw new Error('bad ip');
+
+const options: RoundOptions = {
+  profile: PROFILES.generic,
+  externals: [{ text: '203.0.113.8', ip: ext.value }],
+  ports: [
+    { port: 80, protocol: 'TCP' },
+    { port: 81, protocol: 'UDP' },
+  ],
+  namespaces: [],
+  timeoutMs: 1000,
+  attempts: 1,
+  confirmAttempts: 3,
+  clientDelayMs: 0,
+  settleMs: 0,
+};
+
+const denyIngressX = policy('x/deny-ingress', { podSelector: {}, policyTypes: ['Ingress'] });
+const allowFromY = policy('x/allow-from-y', {
+  podSelector: { matchLabels: { pod: 'a' } },
+  ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }], ports: [{ port: 80 }] }],
+});
+const egressOnlyExternal = policy('z/egress-ext', {
+  podSelector: { matchLabels: { pod: 'c' } },
+  policyTypes: ['Egress'],
+  egress: [{ to: [{ ipBlock: { cidr: '203.0.113.0/24' } }] }],
+});
+
+async function audit(policies: NetworkPolicy[], network: NetworkModel, nodes = ['n1', 'n2']) {
+  const cluster = { namespaces: model.namespaces, pods: model.pods, policies };
+  const runner = new SimulatedRunner(cluster, PROFILES.generic, network);
+  return runRound({ cluster, nodes, guards: [] }, runner, options);
+}
+
+describe('audit round (simulated runner)', () => {
+  test('a cluster that enforces its policies has zero mismatches, and every flow was probed', async () => {
+    const r = await audit([denyIngressX, allowFromY, egressOnlyExternal], enforcingNetwork);
+    assert.equal(r.summary.mismatches, 0);
+    assert.equal(r.summary.flaky, 0);
+    // 9 classes (one per pod) x 2 nodes clients; each probes 18 servers x 2 ports + 1 external x 2 ports.
+    assert.equal(r.summary.classes, 9);
+    assert.equal(r.summary.probes, 9 * 2 * (9 * 2 * 2 + 2));
+    assert.ok(r.summary.savedProbes >= 0);
+  });
+
+  test('a node that stopped enforcing: the unexpected-allow flows are exactly those it should have denied', async () => {
+    const r = await audit([denyIngressX, allowFromY, egressOnlyExternal], nodesNotEnforcing(['n1']));
+    assert.ok(r.summary.unexpectedAllow > 0);
+    assert.equal(r.summary.unexpectedDeny, 0);
+    for (const m of r.mismatches) {
+      assert.equal(m.kind, 'unexpected-allow');
+      assert.deepEqual(m.nodes, ['n1'], `${m.from} -> ${m.to} names the node that should have denied`);
+      assert.equal(m.expected, 'deny');
+      assert.equal(m.observed, 'connected');
+      assert.ok(m.because.length > 0);
+      // Ingress denials are enforced on the destination node; egress denials on the source node.
+      if (m.to.startsWith('x/')) assert.equal(m.dstNode, 'n1');
+      else assert.equal(m.srcNode, 'n1');
+    }
+    // Into x's servers on n1: 9 source classes x 2 nodes x 3 servers x 2 ports = 108 flows, minus the
+    // 6 that allow-from-y allows (y's 3 classes x 2 nodes -> x/a 80/TCP), minus the 6 from z/c on n2,
+    // whose own node still denies its egress (3 servers x 2 ports).
+    const intoX = r.mismatches.filter((m) => m.to.startsWith('x/'));
+    assert.equal(intoX.length, 108 - 6 - 6);
+    // z/c on n1 may only reach 203.0.113.0/24: all its pod flows from n1 are unexpected-allow, unless x denies too on n2.
+    const fromZc = r.mismatches.filter((m) => m.from === 'z/c');
+    assert.ok(fromZc.every((m) => m.srcNode === 'n1' || m.dstNode === 'n1'));
+  });
+
+  test('a stray drop of one flow is reported as exactly one unexpected-deny', async () => {
+    // Under deny-ingress-x alone, no policy reads pod labels: each namespace is one class (represented
+    // by its first pod), so the flow is "namespace y -> namespace z".
+    const drop: NetworkModel = (p) =>
+      p.traffic.from.namespace === 'y' &&
+      p.traffic.to.kind === 'pod' &&
+      p.traffic.to.pod.namespace === 'z' &&
+      p.traffic.port === 80 &&
+      p.srcNode === 'n2' &&
+      p.dstNode === 'n1'
+        ? { kind: 'timeout' }
+        : enforcingNetwork(p);
+    const r = await audit([denyIngressX], drop);
+    assert.equal(r.summary.mismatches, 1);
+    const [m] = r.mismatches;
+    assert.equal(m?.kind, 'unexpected-deny');
+    assert.equal(m?.from, 'y/a');
+    assert.equal(m?.to, 'z/a');
+    assert.deepEqual(m?.fromPods, ['y/a', 'y/b', 'y/c']);
+    assert.equal(m?.observed, 'timeout');
+    assert.deepEqual(m?.nodes, ['n2', 'n1']);
+  });
+
+  test('a mismatch that the re-probe does not confirm is counted as flaky, not reported', async () => {
+    const flakyOnce: NetworkModel = (p) =>
+      p.runIndex === 0 &&
+      p.traffic.to.kind === 'pod' &&
+      p.traffic.to.pod.namespace === 'y' &&
+      p.traffic.port === 80
+        ? { kind: 'timeout' }
+        : enforcingNetwork(p);
+    const r = await audit([denyIngressX], flakyOnce);
+    assert.equal(r.summary.mismatches, 0);
+    assert.ok(r.summary.flaky > 0);
+    assert.ok(r.flaky.every((f) => f.reason.startsWith('not confirmed')));
+  });
+
+  test('a probe error is inconclusive: never blocked, never a mismatch', async () => {
+    const errors: NetworkModel = (p) =>
+      p.traffic.to.kind === 'external' ? { kind: 'error', cause: 'ENETUNREACH' } : enforcingNetwork(p);
+    const r = await audit([egressOnlyExternal], errors);
+    assert.equal(r.summary.mismatches, 0);
+    assert.ok(r.summary.inconclusive > 0);
+    assert.ok(r.inconclusive.every((i) => i.reason === 'probe error: ENETUNREACH'));
+  });
+
+  test('--namespace limits the classes probed, and without policies a namespace is one class', async () => {
+    const cluster = { namespaces: model.namespaces, pods: model.pods, policies: [] };
+    const runner = new SimulatedRunner(cluster, PROFILES.generic);
+    const r = await runRound({ cluster, nodes: ['n1'], guards: [] }, runner, {
+      ...options,
+      namespaces: ['y'],
+    });
+    // One class (y), one node: one client probes one server on 2 ports and the external on 2 ports.
+    assert.equal(r.summary.probes, 4);
+    assert.equal(runner.podsCreated, 2);
+    // A pod-by-pod audit would need 3 pods x (3 pods x 2 ports + 2) probes.
+    assert.equal(r.summary.podPairProbes, 3 * (3 * 2 + 2));
+  });
+});
