@@ -294,7 +294,7 @@ export async function runRound(
           (o.results ?? []).filter((r) => r.id === id).map((r) => ({ o, r })),
         )[0];
         const original = first ? classify(outcome, id, first.attempts) : undefined;
-        if (!original || original.comparison.kind !== 'mismatch') continue;
+        if (original?.comparison.kind !== 'mismatch') continue;
         const re = again ? classify(again.o, id, again.r.attempts) : undefined;
         if (!re || !sameMismatch(original.comparison, re.comparison)) {
           flakyCount++;

@@ -88,7 +88,7 @@ export const agentCommand: CliCommand = {
         type: 'string',
         requiresArg: true,
         describe:
-          'probe: wait this long before probing (e.g. 2s), so that every node has learned this pod\'s IP',
+          "probe: wait this long before probing (e.g. 2s), so that every node has learned this pod's IP",
       })
       .option('termination-log', {
         type: 'string',

@@ -1,6 +1,6 @@
 // One consistent read of what an audit needs: namespaces, pods, policies, nodes and services.
 import * as k8s from '@kubernetes/client-node';
-import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
+import type { LabelSelector, Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
 import { toNamespace, toNetworkPolicy, toPod } from './convert.ts';
 import { call } from './errors.ts';
 
@@ -18,12 +18,19 @@ export interface ServiceInfo {
   readonly publishNotReadyAddresses: boolean;
 }
 
+export interface DisruptionBudgetInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly selector: LabelSelector | undefined;
+}
+
 export interface ClusterRead {
   readonly namespaces: Namespace[];
   readonly pods: Pod[];
   readonly policies: NetworkPolicy[];
   readonly nodes: NodeInfo[];
   readonly services: ServiceInfo[];
+  readonly disruptionBudgets: DisruptionBudgetInfo[];
 }
 
 export function nodeInfo(n: k8s.V1Node): NodeInfo {
@@ -41,12 +48,16 @@ export function nodeInfo(n: k8s.V1Node): NodeInfo {
 export async function readCluster(kc: k8s.KubeConfig): Promise<ClusterRead> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const net = kc.makeApiClient(k8s.NetworkingV1Api);
-  const [namespaces, pods, policies, nodes, services] = await Promise.all([
+  const policy = kc.makeApiClient(k8s.PolicyV1Api);
+  const [namespaces, pods, policies, nodes, services, pdbs] = await Promise.all([
     call({ verb: 'list', resource: 'namespaces' }, () => core.listNamespace()),
     call({ verb: 'list', resource: 'pods' }, () => core.listPodForAllNamespaces()),
     call({ verb: 'list', resource: 'networkpolicies' }, () => net.listNetworkPolicyForAllNamespaces()),
     call({ verb: 'list', resource: 'nodes' }, () => core.listNode()),
     call({ verb: 'list', resource: 'services' }, () => core.listServiceForAllNamespaces()),
+    call({ verb: 'list', resource: 'poddisruptionbudgets' }, () =>
+      policy.listPodDisruptionBudgetForAllNamespaces(),
+    ),
   ]);
   return {
     namespaces: namespaces.items.map(toNamespace),
@@ -58,6 +69,18 @@ export async function readCluster(kc: k8s.KubeConfig): Promise<ClusterRead> {
       name: s.metadata?.name ?? '',
       selector: s.spec?.selector,
       publishNotReadyAddresses: s.spec?.publishNotReadyAddresses === true,
+    })),
+    disruptionBudgets: pdbs.items.map((b) => ({
+      namespace: b.metadata?.namespace ?? '',
+      name: b.metadata?.name ?? '',
+      selector: b.spec?.selector
+        ? {
+            ...(b.spec.selector.matchLabels ? { matchLabels: b.spec.selector.matchLabels } : {}),
+            ...(b.spec.selector.matchExpressions
+              ? { matchExpressions: b.spec.selector.matchExpressions }
+              : {}),
+          }
+        : undefined,
     })),
   };
 }

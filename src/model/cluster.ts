@@ -49,7 +49,8 @@ export type PodConversion =
   | { readonly kind: 'excluded'; readonly key: string; readonly reason: string }
   | { readonly kind: 'invalid'; readonly issues: readonly PolicyIssue[] };
 
-export function podInfo(pod: Pod, profile: CniProfile): PodConversion {
+/** `finished: true` keeps a finished pod (a probe client that ran to completion keeps its IP in status). */
+export function podInfo(pod: Pod, profile: CniProfile, options: { finished?: boolean } = {}): PodConversion {
   const namespace = pod.metadata.namespace ?? 'default';
   const name = pod.metadata.name ?? '';
   const key = podKey(namespace, name);
@@ -61,7 +62,8 @@ export function podInfo(pod: Pod, profile: CniProfile): PodConversion {
     };
   }
   const phase = pod.status?.phase;
-  if (phase && FINISHED.has(phase)) return { kind: 'excluded', key, reason: `finished pod (phase ${phase})` };
+  if (phase && FINISHED.has(phase) && !options.finished)
+    return { kind: 'excluded', key, reason: `finished pod (phase ${phase})` };
   const issues: PolicyIssue[] = [];
   const ports: NamedContainerPort[] = [];
   (pod.spec?.containers ?? []).forEach((c, ci) => {

@@ -1,0 +1,259 @@
+// `netaudit audit`: one round against a live cluster. Exit 0 = no mismatch, 1 = mismatches,
+// 2 = could not audit (with a message a person can act on).
+import { randomBytes } from 'node:crypto';
+import ora from 'ora';
+import pino from 'pino';
+import type { Argv } from 'yargs';
+import { guardsFor } from '../audit/guards.ts';
+import { type RoundProgress, type RoundReport, runRound } from '../audit/round.ts';
+import type { ProbeRunner } from '../audit/runner.ts';
+import { SimulatedRunner } from '../audit/simulated-runner.ts';
+import { NetauditError, UsageError } from '../errors.ts';
+import { loadKubeConfig } from '../kube/config.ts';
+import { deleteOrphans, isImageFailure, KubeProbeRunner } from '../kube/launcher.ts';
+import { readCluster } from '../kube/read-cluster.ts';
+import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
+import { parseDuration } from '../probe/duration.ts';
+import { auditJson, auditMarkdown, auditTable } from '../report/audit-report.ts';
+import { parseExternals, parsePorts } from './analyze.ts';
+import type { CliCommand } from './command.ts';
+
+export const DEFAULT_IMAGE = process.env.NETAUDIT_IMAGE ?? 'ghcr.io/netaudit/netaudit:v0.1.0';
+
+export interface AuditArgs {
+  readonly kubeconfig: string | undefined;
+  readonly context: string | undefined;
+  readonly namespace: readonly string[];
+  readonly output: 'table' | 'json' | 'markdown';
+  readonly port: readonly string[];
+  readonly external: readonly string[];
+  readonly profile: string;
+  readonly image: string;
+  readonly timeout: string;
+  readonly attempts: number;
+  readonly confirmAttempts: number;
+  readonly settle: string;
+  readonly clientDelay: string;
+  readonly podTimeout: string;
+  readonly concurrency: number;
+  readonly rate: number;
+  readonly instance: string;
+  readonly dryRun: boolean;
+}
+
+function duration(flag: string, text: string): number {
+  const d = parseDuration(text);
+  if (!d.ok) throw new UsageError(`--${flag} ${text}: ${d.error}`);
+  return d.value;
+}
+
+function progressReporter(enabled: boolean): { onProgress: (e: RoundProgress) => void; stop: () => void } {
+  if (!enabled) return { onProgress: () => undefined, stop: () => undefined };
+  const spinner = ora({ stream: process.stderr, text: 'reading the cluster' }).start();
+  return {
+    onProgress: (e) => {
+      switch (e.phase) {
+        case 'plan':
+          spinner.text = `starting ${e.servers} server pods (${e.clients} clients to follow, ${e.skipped} classes skipped)`;
+          break;
+        case 'servers':
+          spinner.text = `${e.started} servers up${e.failed ? `, ${e.failed} failed` : ''}; settling`;
+          break;
+        case 'probe':
+          spinner.text = `probing: ${e.pods} client pods, ${e.probes} probes`;
+          break;
+        case 'confirm':
+          spinner.text = `confirming ${e.candidates} candidate mismatches by probing again`;
+          break;
+        case 'done':
+          spinner.text = 'deleting probe pods';
+          break;
+      }
+    },
+    stop: () => spinner.stop(),
+  };
+}
+
+export async function runAudit(args: AuditArgs): Promise<number> {
+  if (!isProfileName(args.profile))
+    throw new UsageError(`--profile "${args.profile}" is not one of ${PROFILE_NAMES.join(', ')}`);
+  const profile = PROFILES[args.profile];
+  const ports = args.port.length > 0 ? parsePorts(args.port) : undefined;
+  const externals = parseExternals(args.external);
+  const timeoutMs = duration('timeout', args.timeout);
+  const settleMs = duration('settle', args.settle);
+  const clientDelayMs = duration('client-delay', args.clientDelay);
+  const podTimeoutMs = duration('pod-timeout', args.podTimeout);
+  if (!Number.isInteger(args.attempts) || args.attempts < 1 || args.attempts > 10)
+    throw new UsageError('--attempts must be 1-10');
+  const logger = pino(
+    { name: 'netaudit', level: process.env.NETAUDIT_LOG_LEVEL ?? 'warn' },
+    pino.destination(2),
+  );
+  const kc = loadKubeConfig({ kubeconfig: args.kubeconfig, context: args.context });
+  const runId = randomBytes(3).toString('hex');
+  const interactive = process.stderr.isTTY === true && !process.env.CI;
+  const progress = progressReporter(interactive);
+
+  let runner: ProbeRunner | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    progress.stop();
+    process.stderr.write(`netaudit: ${signal}: deleting probe pods\n`);
+    void (runner?.cleanup() ?? Promise.resolve()).finally(() =>
+      process.exit(signal === 'SIGINT' ? 130 : 143),
+    );
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let report: RoundReport;
+  try {
+    if (!args.dryRun) await deleteOrphans(kc, args.instance, runId, logger);
+    const cluster = await readCluster(kc);
+    const nodes = cluster.nodes
+      .filter((n) => n.ready && n.schedulable)
+      .map((n) => n.name)
+      .sort();
+    if (nodes.length === 0) {
+      throw new NetauditError(
+        `no schedulable Ready node among ${cluster.nodes.length} nodes: probe pods need somewhere to run`,
+      );
+    }
+    const roundInput = {
+      cluster: { namespaces: cluster.namespaces, pods: cluster.pods, policies: cluster.policies },
+      nodes,
+      guards: guardsFor(cluster.services, cluster.disruptionBudgets),
+    };
+    runner = args.dryRun
+      ? new SimulatedRunner(roundInput.cluster, profile)
+      : new KubeProbeRunner(kc, {
+          image: args.image,
+          instance: args.instance,
+          runId,
+          profile,
+          concurrency: args.concurrency,
+          perSecond: args.rate,
+          serverDeadlineSeconds: Math.ceil((podTimeoutMs * 3 + settleMs + 120_000) / 1000),
+          clientDeadlineSeconds: Math.ceil(
+            (clientDelayMs + timeoutMs * Math.max(args.attempts, args.confirmAttempts) * 4 + 60_000) / 1000,
+          ),
+          waitTimeoutMs: podTimeoutMs,
+          pollMs: 500,
+          logger,
+        });
+    report = await runRound(roundInput, runner, {
+      profile,
+      externals,
+      ports,
+      namespaces: args.namespace,
+      timeoutMs,
+      attempts: args.attempts,
+      confirmAttempts: args.confirmAttempts,
+      clientDelayMs,
+      settleMs,
+      onProgress: progress.onProgress,
+    });
+  } finally {
+    progress.stop();
+    await runner?.cleanup();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const imageFailures = report.failedPods.filter((f) => isImageFailure(f.reason));
+  if (
+    imageFailures.length > 0 &&
+    imageFailures.length === report.failedPods.length &&
+    report.summary.probes === 0
+  ) {
+    throw new NetauditError(
+      `the probe image ${args.image} cannot run: ${imageFailures[0]?.reason}. Set --image (or NETAUDIT_IMAGE) to an image the nodes can pull.`,
+    );
+  }
+  if (report.summary.probes === 0 && report.failedPods.length > 0) {
+    throw new NetauditError(`no probe ran: ${report.failedPods[0]?.reason}`);
+  }
+  const text =
+    args.output === 'json'
+      ? auditJson(report, { profile: profile.name, runId, nodes: report.summary.nodes })
+      : args.output === 'markdown'
+        ? auditMarkdown(report)
+        : auditTable(report, process.stdout.isTTY === true);
+  process.stdout.write(text);
+  return report.summary.mismatches > 0 ? 1 : 0;
+}
+
+export const auditCommand: CliCommand = {
+  command: 'audit',
+  describe:
+    'Prove, with real TCP and UDP probes on every node, that a live cluster enforces its NetworkPolicies',
+  builder: (y: Argv) =>
+    y
+      .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file (default: as kubectl finds it)' })
+      .option('context', { type: 'string', describe: 'Kubeconfig context' })
+      .option('namespace', {
+        alias: 'n',
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'Only probe classes in these namespaces (repeatable)',
+      })
+      .option('output', {
+        alias: 'o',
+        type: 'string',
+        choices: ['table', 'json', 'markdown'],
+        default: 'table',
+      })
+      .option('port', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'Probe exactly these ports, e.g. 80/TCP (repeatable)',
+      })
+      .option('external', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'External target IP probed for egress (repeatable)',
+      })
+      .option('profile', {
+        type: 'string',
+        choices: PROFILE_NAMES,
+        default: 'generic',
+        describe: 'CNI profile',
+      })
+      .option('image', {
+        type: 'string',
+        default: DEFAULT_IMAGE,
+        describe: "Probe image (netaudit's own image)",
+      })
+      .option('timeout', { type: 'string', default: '1s', describe: 'Connect timeout per attempt' })
+      .option('attempts', { type: 'number', default: 1, describe: 'Attempts per probe' })
+      .option('confirm-attempts', {
+        type: 'number',
+        default: 3,
+        describe: 'Attempts when re-probing a mismatch before reporting it',
+      })
+      .option('settle', {
+        type: 'string',
+        default: '2s',
+        describe: 'Wait after server pods run, before probing',
+      })
+      .option('client-delay', {
+        type: 'string',
+        default: '2s',
+        describe: 'Client pods wait this long before probing (CNI learns their IP)',
+      })
+      .option('pod-timeout', { type: 'string', default: '90s', describe: 'How long to wait for probe pods' })
+      .option('concurrency', { type: 'number', default: 25, describe: 'Pod creations in flight' })
+      .option('rate', { type: 'number', default: 10, describe: 'Pod creations per second' })
+      .option('instance', {
+        type: 'string',
+        default: 'audit',
+        describe: 'Name of this auditor: orphans of the same instance are deleted at start',
+      })
+      .option('dry-run', {
+        type: 'boolean',
+        default: false,
+        describe: 'Plan and answer from the engine; create nothing',
+      }),
+  run: (args) => runAudit(args as unknown as AuditArgs),
+};
