@@ -16,6 +16,7 @@ import {
   type Protocol,
   type Verdict,
 } from '../policy/types.ts';
+import { finalOutcome } from '../probe/outcome.ts';
 import { makePlan, type ProbePlan, type ProbeSpec, probeId } from '../probe/plan.ts';
 import { splitPlan } from '../probe/split.ts';
 import { type Comparison, compare, type MismatchKind } from './compare.ts';
@@ -93,6 +94,24 @@ export interface Unsettled {
   readonly reason: string;
 }
 
+/** One probe of the first pass, with its expectation per direction: what the e2e tests check. */
+export interface ProbeRecord {
+  readonly from: string;
+  readonly to: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+  readonly srcNode: string;
+  readonly dstNode: string | undefined;
+  readonly expected: 'allow' | 'deny';
+  readonly egressAllowed: boolean;
+  readonly ingressAllowed: boolean;
+  readonly observed: string;
+  readonly fromClass: string;
+  readonly toClass: string | undefined;
+  readonly clientPod: string;
+  readonly serverPod: string | undefined;
+}
+
 export interface RoundReport {
   readonly summary: {
     readonly probes: number;
@@ -114,6 +133,7 @@ export interface RoundReport {
   readonly inconclusive: readonly Unsettled[];
   readonly skipped: readonly SkippedClass[];
   readonly failedPods: readonly FailedPod[];
+  readonly probes: readonly ProbeRecord[];
 }
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -171,7 +191,10 @@ export async function runRound(
   if (options.settleMs > 0) await sleep(options.settleMs);
 
   const externalPorts = new Map(
-    options.externals.map((e) => [e.text, portsFor({ kind: 'external', ip: e.ip, text: e.text })]),
+    options.externals.map((e) => [
+      e.text,
+      e.ports ? [...e.ports] : portsFor({ kind: 'external', ip: e.ip, text: e.text }),
+    ]),
   );
   const targets: ProbeRef[] = [];
   for (const server of started) {
@@ -235,6 +258,7 @@ export async function runRound(
     srcNode: outcome.run.spec.node,
     reason,
   });
+  const records: ProbeRecord[] = [];
   for (const outcome of outcomes) {
     if (!outcome.results) {
       failedPods.push({
@@ -249,6 +273,26 @@ export async function runRound(
       const c = classify(outcome, r.id, r.attempts);
       if (!c) continue;
       probeCount++;
+      const u = unsettled(outcome, c.ref, '');
+      records.push({
+        from: u.from,
+        to: u.to,
+        port: u.port,
+        protocol: u.protocol,
+        srcNode: u.srcNode,
+        dstNode: c.ref.target.kind === 'server' ? c.ref.target.server.spec.node : undefined,
+        expected: c.verdict.allowed ? 'allow' : 'deny',
+        egressAllowed: c.verdict.egress.allowed,
+        ingressAllowed: c.verdict.ingress.allowed,
+        observed: finalOutcome(r.attempts).kind,
+        fromClass: outcome.run.spec.classId,
+        toClass: c.ref.target.kind === 'server' ? c.ref.target.server.spec.classId : undefined,
+        clientPod: `${outcome.run.spec.namespace}/${outcome.run.name}`,
+        serverPod:
+          c.ref.target.kind === 'server'
+            ? `${c.ref.target.server.spec.namespace}/${c.ref.target.server.spec.key}`
+            : undefined,
+      });
       if (c.comparison.kind === 'match' && c.comparison.flaky) {
         flakyCount++;
         flaky.push(unsettled(outcome, c.ref, 'connected after failed attempts'));
@@ -326,7 +370,7 @@ export async function runRound(
     flaky: flakyCount,
     skipped: plan.skipped.length,
     inconclusive: inconclusive.length,
-    classes: classes.length,
+    classes: new Set([...plan.clients.map((c) => c.classId)]).size,
     nodes: input.nodes.length,
     podsCreated: runner.podsCreated,
     podPairProbes,
@@ -340,6 +384,7 @@ export async function runRound(
     inconclusive,
     skipped: plan.skipped,
     failedPods,
+    probes: records,
   };
 }
 

@@ -1,5 +1,4 @@
 // `netaudit analyze`: the expected reachability of manifests, offline (CI before deploy).
-import type { Argv } from 'yargs';
 import { formatIssue, type ManifestIssue, UsageError } from '../errors.ts';
 import { classesOf } from '../model/classes.ts';
 import { buildSnapshot, type ClusterSnapshot, evalContext, type ObjectIssue } from '../model/cluster.ts';
@@ -20,7 +19,6 @@ import { parsePortSpec } from '../probe/ports.ts';
 import { classJson, classVerdictJson, issueJson, podVerdictJson } from '../report/analysis-json.ts';
 import { markdownIssues, markdownMatrices } from '../report/markdown.ts';
 import { type Cell, renderMatrices } from '../report/matrix-table.ts';
-import type { CliCommand } from './command.ts';
 import { readManifestSources } from './files.ts';
 
 export interface AnalyzeArgs {
@@ -48,12 +46,20 @@ export function parsePorts(values: readonly string[]): PortSpec[] {
   });
 }
 
+/** `IP` or `IP=PORT/PROTO,PORT/PROTO` (the ports the target listens on). */
 export function parseExternals(values: readonly string[]): ExternalTarget[] {
   return values.map((v) => {
-    const text = v.startsWith('ip:') ? v.slice(3) : v;
+    const [address = '', portList] = v.split('=', 2);
+    const text = address.startsWith('ip:') ? address.slice(3) : address;
     const ip = parseIpLiteral(text);
-    if (!ip.ok) throw new UsageError(`--external: ${ip.error}`);
-    return { text, ip: ip.value };
+    if (!ip.ok) throw new UsageError(`--external ${v}: ${ip.error}`);
+    if (portList === undefined) return { text, ip: ip.value };
+    const ports = portList.split(',').map((p) => {
+      const spec = parsePortSpec(p);
+      if (!spec.ok) throw new UsageError(`--external ${v}: ${spec.error}`);
+      return spec.value;
+    });
+    return { text, ip: ip.value, ports };
   });
 }
 
@@ -235,59 +241,12 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
   return failed ? 2 : 0;
 }
 
-export const analyzeCommand: CliCommand = {
-  command: 'analyze',
-  describe: 'Expected reachability of manifests (files, folders, multi-document YAML, JSON, List), offline',
-  builder: (y: Argv) =>
-    y
-      .option('file', {
-        alias: 'f',
-        type: 'string',
-        array: true,
-        demandOption: true,
-        describe: 'File or folder (recursive); - for stdin',
-      })
-      .option('port', {
-        type: 'string',
-        array: true,
-        default: [],
-        describe:
-          "Port to evaluate, e.g. 80/TCP (repeatable); default: each destination's container ports plus the numeric ports rules name",
-      })
-      .option('external', {
-        type: 'string',
-        array: true,
-        default: [],
-        describe: 'External destination IP (repeatable)',
-      })
-      .option('profile', {
-        type: 'string',
-        choices: PROFILE_NAMES,
-        default: 'generic',
-        describe: 'CNI profile for what the spec leaves open',
-      })
-      .option('output', {
-        alias: 'o',
-        type: 'string',
-        choices: ['table', 'json', 'markdown'],
-        default: 'table',
-      })
-      .option('classes', {
-        type: 'boolean',
-        default: false,
-        describe: 'Report per equivalence class instead of per pod',
-      })
-      .option('explain', {
-        type: 'string',
-        array: true,
-        nargs: 3,
-        describe: 'Explain one flow: FROM TO PORT/PROTO (FROM ns/pod, TO ns/pod or IP)',
-      }),
-  run: (args) =>
-    runAnalyze(args as unknown as AnalyzeArgs, {
-      stdout: (s) => process.stdout.write(s),
-      stderr: (s) => process.stderr.write(s),
-      color: process.stdout.isTTY === true,
-      stdin: process.stdin,
-    }),
-};
+/** Entry point for the lazily loaded command (src/cli/analyze-command.ts). */
+export function runAnalyzeCli(args: Record<string, unknown>): Promise<number> {
+  return runAnalyze(args as unknown as AnalyzeArgs, {
+    stdout: (s) => process.stdout.write(s),
+    stderr: (s) => process.stderr.write(s),
+    color: process.stdout.isTTY === true,
+    stdin: process.stdin,
+  });
+}

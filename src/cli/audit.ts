@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import ora from 'ora';
 import pino from 'pino';
-import type { Argv } from 'yargs';
 import { guardsFor } from '../audit/guards.ts';
 import { type RoundProgress, type RoundReport, runRound } from '../audit/round.ts';
 import type { ProbeRunner } from '../audit/runner.ts';
@@ -16,9 +15,6 @@ import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
 import { parseDuration } from '../probe/duration.ts';
 import { auditJson, auditMarkdown, auditTable } from '../report/audit-report.ts';
 import { parseExternals, parsePorts } from './analyze.ts';
-import type { CliCommand } from './command.ts';
-
-export const DEFAULT_IMAGE = process.env.NETAUDIT_IMAGE ?? 'ghcr.io/netaudit/netaudit:v0.1.0';
 
 export interface AuditArgs {
   readonly kubeconfig: string | undefined;
@@ -39,6 +35,7 @@ export interface AuditArgs {
   readonly rate: number;
   readonly instance: string;
   readonly dryRun: boolean;
+  readonly includeProbes: boolean;
 }
 
 function duration(flag: string, text: string): number {
@@ -173,87 +170,10 @@ export async function runAudit(args: AuditArgs): Promise<number> {
   }
   const text =
     args.output === 'json'
-      ? auditJson(report, { profile: profile.name, runId, nodes: report.summary.nodes })
+      ? auditJson(report, { profile: profile.name, runId }, args.includeProbes)
       : args.output === 'markdown'
         ? auditMarkdown(report)
         : auditTable(report, process.stdout.isTTY === true);
   process.stdout.write(text);
   return report.summary.mismatches > 0 ? 1 : 0;
 }
-
-export const auditCommand: CliCommand = {
-  command: 'audit',
-  describe:
-    'Prove, with real TCP and UDP probes on every node, that a live cluster enforces its NetworkPolicies',
-  builder: (y: Argv) =>
-    y
-      .option('kubeconfig', { type: 'string', describe: 'Kubeconfig file (default: as kubectl finds it)' })
-      .option('context', { type: 'string', describe: 'Kubeconfig context' })
-      .option('namespace', {
-        alias: 'n',
-        type: 'string',
-        array: true,
-        default: [],
-        describe: 'Only probe classes in these namespaces (repeatable)',
-      })
-      .option('output', {
-        alias: 'o',
-        type: 'string',
-        choices: ['table', 'json', 'markdown'],
-        default: 'table',
-      })
-      .option('port', {
-        type: 'string',
-        array: true,
-        default: [],
-        describe: 'Probe exactly these ports, e.g. 80/TCP (repeatable)',
-      })
-      .option('external', {
-        type: 'string',
-        array: true,
-        default: [],
-        describe: 'External target IP probed for egress (repeatable)',
-      })
-      .option('profile', {
-        type: 'string',
-        choices: PROFILE_NAMES,
-        default: 'generic',
-        describe: 'CNI profile',
-      })
-      .option('image', {
-        type: 'string',
-        default: DEFAULT_IMAGE,
-        describe: "Probe image (netaudit's own image)",
-      })
-      .option('timeout', { type: 'string', default: '1s', describe: 'Connect timeout per attempt' })
-      .option('attempts', { type: 'number', default: 1, describe: 'Attempts per probe' })
-      .option('confirm-attempts', {
-        type: 'number',
-        default: 3,
-        describe: 'Attempts when re-probing a mismatch before reporting it',
-      })
-      .option('settle', {
-        type: 'string',
-        default: '2s',
-        describe: 'Wait after server pods run, before probing',
-      })
-      .option('client-delay', {
-        type: 'string',
-        default: '2s',
-        describe: 'Client pods wait this long before probing (CNI learns their IP)',
-      })
-      .option('pod-timeout', { type: 'string', default: '90s', describe: 'How long to wait for probe pods' })
-      .option('concurrency', { type: 'number', default: 25, describe: 'Pod creations in flight' })
-      .option('rate', { type: 'number', default: 10, describe: 'Pod creations per second' })
-      .option('instance', {
-        type: 'string',
-        default: 'audit',
-        describe: 'Name of this auditor: orphans of the same instance are deleted at start',
-      })
-      .option('dry-run', {
-        type: 'boolean',
-        default: false,
-        describe: 'Plan and answer from the engine; create nothing',
-      }),
-  run: (args) => runAudit(args as unknown as AuditArgs),
-};

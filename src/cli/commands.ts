@@ -1,6 +1,6 @@
 import { agentCommand } from './agent.ts';
-import { analyzeCommand } from './analyze.ts';
-import { auditCommand } from './audit.ts';
+import { analyzeCommand } from './analyze-command.ts';
+import { auditCommand } from './audit-command.ts';
 import type { CliCommand } from './command.ts';
 
 export const commands: CliCommand[] = [analyzeCommand, auditCommand, agentCommand];

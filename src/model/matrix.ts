@@ -33,6 +33,8 @@ export interface PortSpec {
 export interface ExternalTarget {
   readonly text: string;
   readonly ip: ParsedIP;
+  /** Ports this target listens on (`--external IP=53/UDP,443/TCP`); default: the ports egress rules name. */
+  readonly ports?: readonly PortSpec[] | undefined;
 }
 
 /** Where traffic goes: a class, or an external address (`ip:203.0.113.8`). */

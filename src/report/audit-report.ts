@@ -6,7 +6,11 @@ import Table from 'cli-table3';
 import type { RoundReport } from '../audit/round.ts';
 import { escapeMd } from './markdown.ts';
 
-export function auditJson(report: RoundReport, extra: Record<string, unknown> = {}): string {
+export function auditJson(
+  report: RoundReport,
+  extra: Record<string, unknown> = {},
+  includeProbes = false,
+): string {
   return `${JSON.stringify(
     {
       summary: report.summary,
@@ -15,6 +19,7 @@ export function auditJson(report: RoundReport, extra: Record<string, unknown> = 
       inconclusive: report.inconclusive,
       skipped: report.skipped,
       failedPods: report.failedPods,
+      ...(includeProbes ? { probes: report.probes } : {}),
       ...extra,
     },
     null,

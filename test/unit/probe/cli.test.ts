@@ -44,7 +44,7 @@ function start(
   return { child, done, stdout: () => stdout };
 }
 
-async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+async function until(condition: () => boolean, what: string, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -1,0 +1,56 @@
+// `netaudit analyze` arguments; the implementation (YAML, validation, engine) loads only when it runs,
+// so that the probe agent, which shares this CLI, starts fast.
+import type { Argv } from 'yargs';
+import { PROFILE_NAMES } from '../policy/profiles.ts';
+import type { CliCommand } from './command.ts';
+
+export const analyzeCommand: CliCommand = {
+  command: 'analyze',
+  describe: 'Expected reachability of manifests (files, folders, multi-document YAML, JSON, List), offline',
+  builder: (y: Argv) =>
+    y
+      .option('file', {
+        alias: 'f',
+        type: 'string',
+        array: true,
+        demandOption: true,
+        describe: 'File or folder (recursive); - for stdin',
+      })
+      .option('port', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe:
+          "Port to evaluate, e.g. 80/TCP (repeatable); default: each destination's container ports plus the numeric ports rules name",
+      })
+      .option('external', {
+        type: 'string',
+        array: true,
+        default: [],
+        describe: 'External destination IP (repeatable)',
+      })
+      .option('profile', {
+        type: 'string',
+        choices: PROFILE_NAMES,
+        default: 'generic',
+        describe: 'CNI profile for what the spec leaves open',
+      })
+      .option('output', {
+        alias: 'o',
+        type: 'string',
+        choices: ['table', 'json', 'markdown'],
+        default: 'table',
+      })
+      .option('classes', {
+        type: 'boolean',
+        default: false,
+        describe: 'Report per equivalence class instead of per pod',
+      })
+      .option('explain', {
+        type: 'string',
+        array: true,
+        nargs: 3,
+        describe: 'Explain one flow: FROM TO PORT/PROTO (FROM ns/pod, TO ns/pod or IP)',
+      }),
+  run: async (args) => (await import('./analyze.ts')).runAnalyzeCli(args),
+};

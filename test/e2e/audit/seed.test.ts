@@ -1,0 +1,180 @@
+// The seed document's example policies in the lab, probed with real packets by `netaudit audit`:
+// zero mismatches on a healthy cluster, every example's allowed and denied flows probed (TCP, UDP,
+// egress to a 203.0.113.x stand-in); a node whose enforcer is off yields exactly the flows it should
+// have denied; after `fault clear`, zero mismatches again.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { ensureLabUp, labCommand } from '../../lab/lab.ts';
+import { applyFile, deleteNamespaces, waitForPods } from '../support/apply.ts';
+import { type AuditJson, flowKey, netaudit, type ProbeRecord, parseAudit } from '../support/netaudit.ts';
+
+const SEED = new URL('../../../examples/lab/seed.yaml', import.meta.url).pathname;
+const NAMESPACES = [
+  'seed-demo',
+  'seed-locked',
+  'seed-open',
+  'seed-suspicious',
+  'seed-podsel',
+  'production',
+  'security',
+  'dev',
+  'seed-egress',
+  'seed-except',
+  'seed-ports',
+];
+const AUDIT = [
+  'audit',
+  ...NAMESPACES.flatMap((n) => ['-n', n]),
+  '--external',
+  '203.0.113.8=80/TCP,53/UDP,32000/TCP,32768/TCP',
+  '--external',
+  '203.0.113.9=80/TCP,32000/TCP',
+  '--profile',
+  'kube-router',
+  '-o',
+  'json',
+  '--include-probes',
+];
+
+async function audit(): Promise<{ code: number | null; json: AuditJson }> {
+  const run = await netaudit(AUDIT);
+  return { code: run.code, json: parseAudit(run) };
+}
+
+function find(probes: readonly ProbeRecord[], from: string, to: string, port: string): ProbeRecord[] {
+  const [p, proto] = port.split('/');
+  return probes.filter(
+    (r) => r.from.startsWith(from) && r.to.startsWith(to) && r.port === Number(p) && r.protocol === proto,
+  );
+}
+
+function expectProbed(
+  probes: readonly ProbeRecord[],
+  from: string,
+  to: string,
+  port: string,
+  expected: 'allow' | 'deny',
+): void {
+  const found = find(probes, from, to, port);
+  assert.ok(found.length > 0, `${from} -> ${to} ${port} was probed`);
+  for (const r of found) {
+    assert.equal(r.expected, expected, `${flowKey(r)} is expected to ${expected}`);
+    // A REJECT answers refused, unless the kernel's ICMP rate limit swallowed the answer: then timeout.
+    if (expected === 'allow') assert.equal(r.observed, 'connected', `${flowKey(r)} observed`);
+    else assert.ok(['refused', 'timeout'].includes(r.observed), `${flowKey(r)} observed ${r.observed}`);
+  }
+}
+
+describe('netaudit audit on the seed examples (lab, real packets)', { timeout: 900_000 }, () => {
+  before(async () => {
+    await ensureLabUp();
+    await applyFile(SEED);
+    await waitForPods(NAMESPACES);
+  });
+  after(async () => {
+    await labCommand(['fault', 'clear']);
+    await deleteNamespaces(NAMESPACES);
+  });
+
+  let healthy: AuditJson;
+
+  test('a correctly enforcing cluster: exit 0 and zero mismatches', async () => {
+    const { code, json } = await audit();
+    healthy = json;
+    assert.deepEqual(json.mismatches, []);
+    assert.equal(code, 0);
+    assert.equal(json.summary.mismatches, 0);
+    assert.ok(json.summary.probes > 100, `probes: ${json.summary.probes}`);
+    assert.deepEqual(json.failedPods, []);
+  });
+
+  test("every example's allowed and denied flows were really probed, TCP and UDP, and to the stand-ins", () => {
+    const p = healthy.probes ?? [];
+    // 01 demo: only env=security reaches production; production reaches only 8.8.8.8 (203.0.113.8).
+    expectProbed(p, 'seed-demo/scanner', 'seed-demo/prod-', '80/TCP', 'allow');
+    expectProbed(p, 'seed-demo/scanner', 'seed-demo/prod-', '80/UDP', 'allow');
+    expectProbed(p, 'seed-demo/dev', 'seed-demo/prod-', '80/TCP', 'deny');
+    expectProbed(p, 'seed-demo/dev', 'seed-demo/prod-', '80/UDP', 'deny');
+    expectProbed(p, 'seed-demo/prod-', 'ip:203.0.113.8', '80/TCP', 'allow');
+    expectProbed(p, 'seed-demo/prod-', 'ip:203.0.113.8', '53/UDP', 'allow');
+    expectProbed(p, 'seed-demo/prod-', 'ip:203.0.113.9', '80/TCP', 'deny');
+    expectProbed(p, 'seed-demo/prod-', 'seed-demo/scanner', '80/TCP', 'deny');
+    // 02 default-deny-all
+    expectProbed(p, 'seed-locked/', 'seed-locked/db', '5432/TCP', 'deny');
+    expectProbed(p, 'seed-demo/dev', 'seed-locked/web-', '80/UDP', 'deny');
+    expectProbed(p, 'seed-locked/', 'ip:203.0.113.8', '80/TCP', 'deny');
+    // 03 allow-ingress
+    expectProbed(p, 'seed-open/client', 'seed-open/web', '80/TCP', 'allow');
+    expectProbed(p, 'seed-locked/', 'seed-open/web', '80/TCP', 'deny'); // seed-locked cannot send
+    expectProbed(p, 'seed-demo/dev', 'seed-open/web', '80/UDP', 'allow');
+    // 04 suspicious-pod
+    expectProbed(p, 'seed-suspicious/app', 'seed-suspicious/suspicious', '80/TCP', 'deny');
+    expectProbed(p, 'seed-suspicious/suspicious', 'seed-suspicious/app', '80/TCP', 'deny');
+    expectProbed(p, 'seed-demo/dev', 'seed-suspicious/app', '80/TCP', 'allow');
+    // 05 pod selector
+    expectProbed(p, 'seed-podsel/app', 'seed-podsel/database', '5432/TCP', 'allow');
+    expectProbed(p, 'seed-podsel/test', 'seed-podsel/database', '5432/TCP', 'deny');
+    expectProbed(p, 'seed-podsel/test', 'seed-podsel/database', '5432/UDP', 'deny');
+    // 06 namespace selector
+    expectProbed(p, 'security/scan', 'production/api-', '8080/TCP', 'allow');
+    expectProbed(p, 'dev/tools', 'production/api-', '8080/TCP', 'deny');
+    expectProbed(p, 'dev/tools', 'production/api-', '8080/UDP', 'deny');
+    // 07 ipBlock egress
+    expectProbed(p, 'seed-egress/agent', 'ip:203.0.113.8', '80/TCP', 'allow');
+    expectProbed(p, 'seed-egress/agent', 'ip:203.0.113.9', '80/TCP', 'deny');
+    expectProbed(p, 'seed-egress/app-', 'seed-egress/agent', '9100/TCP', 'deny');
+    // 08 except: 198.19.0.0/16 except 198.19.2.0/24 (nalab-node-2's pods)
+    const exceptProbes = find(p, 'seed-except/client', 'seed-except/database', '5432/TCP');
+    assert.ok(
+      exceptProbes.some(
+        (r) => r.srcNode === 'nalab-node-1' && r.expected === 'allow' && r.observed === 'connected',
+      ),
+    );
+    assert.ok(
+      exceptProbes.some(
+        (r) => r.srcNode === 'nalab-node-2' && r.expected === 'deny' && r.observed === 'refused',
+      ),
+    );
+    // 09 port range
+    expectProbed(p, 'seed-ports/db', 'ip:203.0.113.8', '32000/TCP', 'allow');
+    expectProbed(p, 'seed-ports/db', 'ip:203.0.113.8', '32768/TCP', 'allow');
+    expectProbed(p, 'seed-ports/db', 'ip:203.0.113.8', '80/TCP', 'deny');
+    expectProbed(p, 'seed-ports/db', 'seed-ports/backup', '873/TCP', 'deny');
+    // Both nodes took part on both ends.
+    assert.deepEqual([...new Set(p.map((r) => r.srcNode))].sort(), ['nalab-node-1', 'nalab-node-2']);
+    assert.deepEqual([...new Set(p.flatMap((r) => (r.dstNode ? [r.dstNode] : [])))].sort(), [
+      'nalab-node-1',
+      'nalab-node-2',
+    ]);
+  });
+
+  test('enforcer-off on one node: exit 1, exactly the flows that node should have denied, each naming it', async () => {
+    const node = 'nalab-node-1';
+    await labCommand(['fault', 'enforcer-off', '--node', node]);
+    const { code, json } = await audit();
+    assert.equal(code, 1);
+    const probes = json.probes ?? [];
+    const shouldOpen = probes.filter(
+      (r) =>
+        r.expected === 'deny' &&
+        (r.egressAllowed || r.srcNode === node) &&
+        (r.ingressAllowed || r.dstNode === node),
+    );
+    assert.ok(shouldOpen.length > 10, `flows ${node} alone denied: ${shouldOpen.length}`);
+    assert.deepEqual(json.mismatches.map(flowKey).sort(), [...new Set(shouldOpen.map(flowKey))].sort());
+    for (const m of json.mismatches) {
+      assert.equal(m.kind, 'unexpected-allow');
+      assert.deepEqual(m.nodes, [node]);
+      assert.equal(m.observed, 'connected');
+      assert.ok(m.because.length > 0);
+    }
+    assert.equal(json.summary.unexpectedDeny, 0);
+  });
+
+  test('after fault clear: zero mismatches again', async () => {
+    await labCommand(['fault', 'clear']);
+    const { code, json } = await audit();
+    assert.deepEqual(json.mismatches, []);
+    assert.equal(code, 0);
+  });
+});

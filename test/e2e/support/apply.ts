@@ -1,0 +1,157 @@
+// Applies manifests to the lab's API server with server-side apply (as `kubectl apply --server-side`),
+// sending the objects exactly as written (no typed client that renames `from`).
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { API_SERVER, PKI_DIR } from '../../lab/config.ts';
+
+interface ObjectHead {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}
+
+const PLURAL: Record<string, string> = {
+  Namespace: 'namespaces',
+  Pod: 'pods',
+  Service: 'services',
+  ConfigMap: 'configmaps',
+  ServiceAccount: 'serviceaccounts',
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  DaemonSet: 'daemonsets',
+  NetworkPolicy: 'networkpolicies',
+  PodDisruptionBudget: 'poddisruptionbudgets',
+};
+const CLUSTER_SCOPED = new Set(['Namespace']);
+
+export function objectPath(o: ObjectHead): string {
+  const plural = PLURAL[o.kind];
+  if (!plural) throw new Error(`apply: kind ${o.kind} is not supported by the e2e apply helper`);
+  const base = o.apiVersion.includes('/') ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
+  const ns = CLUSTER_SCOPED.has(o.kind) ? '' : `/namespaces/${o.metadata.namespace ?? 'default'}`;
+  return `${base}${ns}/${plural}/${o.metadata.name}`;
+}
+
+export function request(
+  method: string,
+  path: string,
+  body?: string,
+  contentType = 'application/json',
+): Promise<unknown> {
+  const pki = (f: string) => readFileSync(resolve(PKI_DIR, f));
+  return new Promise((ok, fail) => {
+    const req = https.request(
+      `${API_SERVER}${path}`,
+      {
+        method,
+        ca: pki('ca.crt'),
+        cert: pki('admin.crt'),
+        key: pki('admin.key'),
+        headers: body === undefined ? {} : { 'content-type': contentType },
+        timeout: 15_000,
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on('end', () => {
+          const code = res.statusCode ?? 0;
+          if (code >= 300)
+            fail(Object.assign(new Error(`${method} ${path}: ${code} ${text.slice(0, 400)}`), { code }));
+          else ok(text ? JSON.parse(text) : undefined);
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timeout`)));
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+export function objectsOf(text: string): ObjectHead[] {
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as ObjectHead | null)
+    .filter((o): o is ObjectHead => o !== null && typeof o === 'object' && 'kind' in o);
+}
+
+/** Server-side apply of every object in a YAML text; namespaces first. */
+export async function applyText(text: string): Promise<ObjectHead[]> {
+  const objects = objectsOf(text).sort(
+    (a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace'),
+  );
+  for (const o of objects) {
+    await request(
+      'PATCH',
+      `${objectPath(o)}?fieldManager=netaudit-e2e&force=true`,
+      JSON.stringify(o),
+      'application/apply-patch+yaml',
+    );
+  }
+  return objects;
+}
+
+export function applyFile(file: string): Promise<ObjectHead[]> {
+  return applyText(readFileSync(file, 'utf8'));
+}
+
+export async function deleteObject(o: ObjectHead): Promise<void> {
+  try {
+    await request('DELETE', objectPath(o));
+  } catch (e) {
+    if ((e as { code?: number }).code !== 404) throw e;
+  }
+}
+
+interface PodList {
+  items: { metadata: { name: string; namespace: string }; status?: { phase?: string; podIP?: string } }[];
+}
+
+/** Waits until every pod of the namespaces runs with an IP (Deployments' pods included). */
+export async function waitForPods(namespaces: readonly string[], timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let pending: string[] = [];
+  while (Date.now() < deadline) {
+    pending = [];
+    for (const ns of namespaces) {
+      const list = (await request('GET', `/api/v1/namespaces/${ns}/pods`)) as PodList;
+      if (list.items.length === 0) pending.push(`${ns}/(no pods yet)`);
+      for (const p of list.items) {
+        if (p.status?.phase !== 'Running' || !p.status.podIP) pending.push(`${ns}/${p.metadata.name}`);
+      }
+    }
+    if (pending.length === 0) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`pods not running after ${timeoutMs} ms: ${pending.join(', ')}`);
+}
+
+export async function podIP(namespace: string, name: string): Promise<string | undefined> {
+  try {
+    const p = (await request('GET', `/api/v1/namespaces/${namespace}/pods/${name}`)) as {
+      status?: { podIP?: string };
+    };
+    return p.status?.podIP;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Deletes namespaces and waits until they are gone. */
+export async function deleteNamespaces(names: readonly string[], timeoutMs = 120_000): Promise<void> {
+  for (const n of names) await deleteObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } });
+  const deadline = Date.now() + timeoutMs;
+  for (const n of names) {
+    while (Date.now() < deadline) {
+      try {
+        await request('GET', `/api/v1/namespaces/${n}`);
+      } catch (e) {
+        if ((e as { code?: number }).code === 404) break;
+        throw e;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}

@@ -1,0 +1,99 @@
+// Runs bin/netaudit against the lab as a user would (a child process, KUBECONFIG set) and parses JSON.
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { KUBECONFIG, REPO } from '../../lab/config.ts';
+import { LAB_IMAGE } from '../../lab/image.ts';
+
+export interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function netaudit(args: readonly string[], timeoutMs = 300_000): Promise<Run> {
+  return new Promise((ok, fail) => {
+    const child = spawn(resolve(REPO, 'bin/netaudit'), args, {
+      env: { ...process.env, KUBECONFIG, NETAUDIT_IMAGE: LAB_IMAGE, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`netaudit ${args.join(' ')} timed out after ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      ok({ code, stdout, stderr });
+    });
+  });
+}
+
+export interface ProbeRecord {
+  from: string;
+  to: string;
+  port: number;
+  protocol: string;
+  srcNode: string;
+  dstNode?: string;
+  expected: 'allow' | 'deny';
+  egressAllowed: boolean;
+  ingressAllowed: boolean;
+  observed: string;
+  fromClass: string;
+  toClass?: string;
+}
+
+export interface AuditJson {
+  summary: {
+    probes: number;
+    mismatches: number;
+    unexpectedAllow: number;
+    unexpectedDeny: number;
+    flaky: number;
+    skipped: number;
+    inconclusive: number;
+  };
+  mismatches: {
+    from: string;
+    to: string;
+    port: number;
+    protocol: string;
+    expected: string;
+    observed: string;
+    kind: string;
+    because: string[];
+    nodes: string[];
+    srcNode: string;
+    dstNode?: string;
+  }[];
+  probes?: ProbeRecord[];
+  failedPods: unknown[];
+  inconclusive: unknown[];
+  flaky: unknown[];
+}
+
+export function parseAudit(run: Run): AuditJson {
+  try {
+    return JSON.parse(run.stdout) as AuditJson;
+  } catch {
+    throw new Error(`netaudit audit printed no JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+  }
+}
+
+export function flowKey(p: {
+  from: string;
+  to: string;
+  port: number;
+  protocol: string;
+  srcNode: string;
+  dstNode?: string | undefined;
+}): string {
+  return `${p.from} -> ${p.to} ${p.port}/${p.protocol} (${p.srcNode} -> ${p.dstNode ?? 'external'})`;
+}
