@@ -155,3 +155,15 @@ export async function deleteNamespaces(names: readonly string[], timeoutMs = 120
     }
   }
 }
+
+// `node test/e2e/support/apply.ts FILE [--wait NS,NS]`: the lab's kubectl-free apply, for scripts/demo.
+if (import.meta.main) {
+  const [file, flag, list] = process.argv.slice(2);
+  if (!file) {
+    process.stderr.write('usage: apply.ts FILE [--wait NS,NS,...]\n');
+    process.exit(2);
+  }
+  const objects = await applyFile(file);
+  process.stderr.write(`applied ${objects.length} objects from ${file}\n`);
+  if (flag === '--wait' && list) await waitForPods(list.split(','));
+}

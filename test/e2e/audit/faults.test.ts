@@ -1,0 +1,143 @@
+// Faults the audit must see or survive, in the lab with real packets:
+//  - a stray drop of one flow is reported as exactly that unexpected-deny;
+//  - an audit killed with SIGKILL mid-round leaves probe pods that the next run deletes.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { KUBECONFIG, REPO } from '../../lab/config.ts';
+import { LAB_IMAGE } from '../../lab/image.ts';
+import { ensureLabUp, labCommand } from '../../lab/lab.ts';
+import { applyFile, deleteNamespaces, podIP, request, waitForPods } from '../support/apply.ts';
+import { netaudit, parseAudit, type Run } from '../support/netaudit.ts';
+
+const SEED = new URL('../../../examples/lab/seed.yaml', import.meta.url).pathname;
+const NAMESPACES = [
+  'seed-demo',
+  'seed-locked',
+  'seed-open',
+  'seed-suspicious',
+  'seed-podsel',
+  'production',
+  'security',
+  'dev',
+  'seed-egress',
+  'seed-except',
+  'seed-ports',
+];
+const BASE = ['audit', '-n', 'seed-demo', '--profile', 'kube-router', '-o', 'json'];
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function probePods(): Promise<string[]> {
+  const list = (await request('GET', '/api/v1/pods?labelSelector=netaudit.io%2Finstance%3Daudit')) as {
+    items: { metadata: { namespace: string; name: string } }[];
+  };
+  return list.items.map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+}
+
+function startAudit(args: readonly string[]): { done: Promise<Run>; kill: () => void } {
+  const child = spawn(resolve(REPO, 'bin/netaudit'), args, {
+    env: { ...process.env, KUBECONFIG, NETAUDIT_IMAGE: LAB_IMAGE, CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const done = new Promise<Run>((ok) => child.on('close', (code) => ok({ code, stdout, stderr })));
+  return { done, kill: () => child.kill('SIGKILL') };
+}
+
+describe('netaudit audit under faults (lab, real packets)', { timeout: 900_000 }, () => {
+  before(async () => {
+    await ensureLabUp();
+    await applyFile(SEED);
+    await waitForPods(NAMESPACES);
+  });
+  after(async () => {
+    await labCommand(['fault', 'clear']);
+    await deleteNamespaces(NAMESPACES);
+  });
+
+  test('a stray drop of one flow is reported as exactly that unexpected-deny', async () => {
+    // Probe pod names are deterministic (class id, node index): a dry run names them.
+    const dry = parseAudit(await netaudit([...BASE, '--dry-run', '--include-probes']));
+    const flow = dry.probes?.find(
+      (p) =>
+        p.from === 'seed-demo/scanner' &&
+        p.to.startsWith('seed-demo/prod-') &&
+        p.port === 80 &&
+        p.protocol === 'TCP' &&
+        p.srcNode === 'nalab-node-1' &&
+        p.dstNode === 'nalab-node-2',
+    ) as { clientPod: string; serverPod: string } | undefined;
+    assert.ok(flow, 'the dry run plans scanner -> prod 80/TCP from node 1 to node 2');
+    const [ns, client] = flow.clientPod.split('/') as [string, string];
+    const server = flow.serverPod.split('/')[1] as string;
+    const audit = startAudit([...BASE, '--client-delay', '8s']);
+    // The drop goes in while the clients wait (8 s), for the first probe and for its confirmation.
+    for (const pod of [client, `${client.replace(/-p\d+$/, '')}-c0`]) {
+      await until(
+        `${ns}/${pod} and ${ns}/${server} with IPs`,
+        async () => ((await podIP(ns, pod)) && (await podIP(ns, server)) ? true : undefined),
+        120_000,
+      );
+      const r = await labCommand([
+        'fault',
+        'drop',
+        '--from',
+        `${ns}/${pod}`,
+        '--to',
+        `${ns}/${server}`,
+        '--port',
+        '80/TCP',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const run = await audit.done;
+    const json = parseAudit(run);
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(json.mismatches.length, 1, JSON.stringify(json.mismatches, null, 2));
+    const [m] = json.mismatches;
+    assert.equal(m?.kind, 'unexpected-deny');
+    assert.equal(m?.from, 'seed-demo/scanner');
+    assert.match(m?.to ?? '', /^seed-demo\/prod-/);
+    assert.equal(m?.port, 80);
+    assert.equal(m?.protocol, 'TCP');
+    assert.deepEqual(m?.nodes, ['nalab-node-1', 'nalab-node-2']);
+    assert.deepEqual(m?.because, ['seed-demo/demo-network-policy#ingress[0]']);
+    await labCommand(['fault', 'clear']);
+  });
+
+  test('a run killed with SIGKILL mid-round leaves pods that the next run deletes', async () => {
+    const killed = startAudit([...BASE, '--client-delay', '20s']);
+    await until('probe pods of the first run', async () =>
+      (await probePods()).length >= 4 ? true : undefined,
+    );
+    killed.kill();
+    await killed.done;
+    const left = await probePods();
+    assert.ok(left.length >= 4, `probe pods left behind: ${left.join(', ')}`);
+    const run = await netaudit(BASE);
+    assert.equal(run.code, 0, run.stderr);
+    // The next run deleted the orphans at start and its own pods at the end.
+    await until(
+      'no netaudit pod left',
+      async () => ((await probePods()).length === 0 ? true : undefined),
+      60_000,
+    );
+  });
+});
