@@ -91,6 +91,7 @@ export interface Unsettled {
   readonly port: number;
   readonly protocol: Protocol;
   readonly srcNode: string;
+  readonly dstNode: string | undefined;
   readonly reason: string;
 }
 
@@ -256,6 +257,7 @@ export async function runRound(
     port: ref.port,
     protocol: ref.protocol,
     srcNode: outcome.run.spec.node,
+    dstNode: ref.target.kind === 'server' ? ref.target.server.spec.node : undefined,
     reason,
   });
   const records: ProbeRecord[] = [];
@@ -280,7 +282,7 @@ export async function runRound(
         port: u.port,
         protocol: u.protocol,
         srcNode: u.srcNode,
-        dstNode: c.ref.target.kind === 'server' ? c.ref.target.server.spec.node : undefined,
+        dstNode: u.dstNode,
         expected: c.verdict.allowed ? 'allow' : 'deny',
         egressAllowed: c.verdict.egress.allowed,
         ingressAllowed: c.verdict.ingress.allowed,

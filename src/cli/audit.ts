@@ -165,6 +165,11 @@ export async function runAudit(args: AuditArgs): Promise<number> {
       `the probe image ${args.image} cannot run: ${imageFailures[0]?.reason}. Set --image (or NETAUDIT_IMAGE) to an image the nodes can pull.`,
     );
   }
+  if (report.summary.probes === 0 && report.failedPods.length === 0 && report.skipped.length === 0) {
+    throw new NetauditError(
+      `nothing to probe: no pod${args.namespace.length > 0 ? ` in namespace ${args.namespace.join(', ')}` : ''} is a traffic endpoint (running, with an IP, not host-network)`,
+    );
+  }
   if (report.summary.probes === 0 && report.failedPods.length > 0) {
     throw new NetauditError(`no probe ran: ${report.failedPods[0]?.reason}`);
   }

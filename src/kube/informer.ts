@@ -1,0 +1,179 @@
+// A watch that survives everything the API server does (see issue #6 and DEPENDENCIES.md):
+//  - 410 Gone: client-node relists (through our rate-limited list function);
+//  - a silent dead stream: client-node's 30 s inactivity timeout re-watches; on top, a watchdog
+//    restarts a watch that saw no connect, event or bookmark for `watchdogMs` (2 minutes);
+//  - any other error (client-node stops the informer for good): restarted with jittered backoff;
+//  - relist storms: at most one LIST per resource per `minListIntervalMs` (30 s), whatever happens;
+//  - stop() is final: its own abort error never resurrects the informer.
+// Bookmarks are requested so that a quiet resource keeps a fresh resourceVersion (fewer 410s).
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+
+export interface ResilientInformerOptions<T extends k8s.KubernetesObject> {
+  readonly resource: string;
+  readonly path: string;
+  readonly list: () => Promise<k8s.KubernetesListObject<T>>;
+  readonly labelSelector?: string;
+  readonly logger: Logger;
+  readonly minListIntervalMs?: number;
+  readonly watchdogMs?: number;
+  readonly maxBackoffMs?: number;
+  readonly onList?: () => void;
+  readonly onRestart?: (reason: string) => void;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface InformerHandlers<T> {
+  add(obj: T): void;
+  update(obj: T): void;
+  delete(obj: T): void;
+}
+
+class BookmarkWatch extends k8s.Watch {
+  override watch(
+    path: string,
+    queryParams: Record<string, unknown>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    return super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, done);
+  }
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
+export class ResilientInformer<T extends k8s.KubernetesObject> {
+  private readonly options: ResilientInformerOptions<T>;
+  private readonly informer: k8s.ListWatch<T>;
+  private stopped = false;
+  private started = false;
+  private restarting = false;
+  private synced = false;
+  private lastActivity = 0;
+  private lastList = Number.NEGATIVE_INFINITY;
+  private failures = 0;
+  /** Bumped by every error, so a start that failed inside client-node is not taken as synced. */
+  private errors = 0;
+  private watchdog: NodeJS.Timeout | undefined;
+
+  constructor(kc: k8s.KubeConfig, options: ResilientInformerOptions<T>, handlers: InformerHandlers<T>) {
+    this.options = options;
+    const now = options.now ?? Date.now;
+    const sleep = options.sleep ?? defaultSleep;
+    const minInterval = options.minListIntervalMs ?? 30_000;
+    const rateLimitedList = async (): Promise<k8s.KubernetesListObject<T>> => {
+      const wait = this.lastList + minInterval - now();
+      if (wait > 0) {
+        options.logger.info(
+          { resource: options.resource, waitMs: wait },
+          'list delayed: at most one list per interval',
+        );
+        await sleep(wait);
+      }
+      this.lastList = now();
+      options.onList?.();
+      return options.list();
+    };
+    this.informer = new k8s.ListWatch<T>(
+      options.path,
+      new BookmarkWatch(kc),
+      rateLimitedList,
+      false,
+      options.labelSelector,
+    );
+    const guard = (fn: (obj: T) => void) => (obj: T) => {
+      this.lastActivity = now();
+      try {
+        fn(obj);
+      } catch (e) {
+        // One bad object is logged and skipped: it never stops the watch.
+        options.logger.error(
+          { resource: options.resource, err: e, object: obj.metadata?.name },
+          'handler failed',
+        );
+      }
+    };
+    this.informer.on('add', guard(handlers.add));
+    this.informer.on('update', guard(handlers.update));
+    this.informer.on('delete', guard(handlers.delete));
+    this.informer.on('connect', () => {
+      this.lastActivity = now();
+    });
+    this.informer.on('error', (err: unknown) => {
+      if (this.stopped) return; // stop() aborts the request, which reports an error: not a failure.
+      this.errors++;
+      this.synced = false;
+      void this.restart(`watch error: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+
+  /** True once a list succeeded and no error happened since. */
+  get isSynced(): boolean {
+    return this.synced;
+  }
+
+  list(): readonly T[] {
+    return this.informer.list();
+  }
+
+  async start(): Promise<void> {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    await this.startOnce();
+    const watchdogMs = this.options.watchdogMs ?? 120_000;
+    const now = this.options.now ?? Date.now;
+    this.watchdog = setInterval(
+      () => {
+        if (!this.stopped && !this.restarting && now() - this.lastActivity > watchdogMs) {
+          this.synced = false;
+          void this.restart(`no event, bookmark or reconnect for ${Math.round(watchdogMs / 1000)} s`);
+        }
+      },
+      Math.min(watchdogMs, 10_000),
+    );
+    this.watchdog.unref();
+  }
+
+  private async startOnce(): Promise<void> {
+    this.lastActivity = (this.options.now ?? Date.now)();
+    const errorsBefore = this.errors;
+    try {
+      await this.informer.start();
+      if (!this.stopped && this.errors === errorsBefore) {
+        this.synced = true;
+        this.failures = 0;
+      }
+    } catch (e) {
+      if (!this.stopped) void this.restart(`start failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private async restart(reason: string): Promise<void> {
+    if (this.stopped || this.restarting) return;
+    this.restarting = true;
+    this.failures++;
+    const cap = this.options.maxBackoffMs ?? 30_000;
+    const base = Math.min(cap, 500 * 2 ** Math.min(this.failures, 10));
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.options.logger.warn(
+      { resource: this.options.resource, reason, retryInMs: Math.round(delay) },
+      'restarting watch',
+    );
+    this.options.onRestart?.(reason);
+    try {
+      await this.informer.stop();
+      await (this.options.sleep ?? defaultSleep)(delay);
+    } finally {
+      this.restarting = false;
+    }
+    if (!this.stopped) await this.startOnce();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.synced = false;
+    if (this.watchdog) clearInterval(this.watchdog);
+    await this.informer.stop();
+  }
+}
