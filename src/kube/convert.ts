@@ -123,3 +123,48 @@ export function toPod(pod: k8s.V1Pod): Pod {
       : {}),
   };
 }
+
+/** The engine's NetworkPolicy as client-node's typed model (which spells `from` as `_from`). */
+export function toClientNetworkPolicy(np: NetworkPolicy): k8s.V1NetworkPolicy {
+  const peer = (p: NetworkPolicyPeer): k8s.V1NetworkPolicyPeer => ({
+    ...(p.podSelector ? { podSelector: p.podSelector as k8s.V1LabelSelector } : {}),
+    ...(p.namespaceSelector ? { namespaceSelector: p.namespaceSelector as k8s.V1LabelSelector } : {}),
+    ...(p.ipBlock
+      ? { ipBlock: { cidr: p.ipBlock.cidr, ...(p.ipBlock.except ? { except: [...p.ipBlock.except] } : {}) } }
+      : {}),
+  });
+  const port = (p: NetworkPolicyPort): k8s.V1NetworkPolicyPort => ({
+    ...(p.protocol ? { protocol: p.protocol } : {}),
+    ...(p.port !== undefined ? { port: p.port as unknown as k8s.IntOrString } : {}),
+    ...(p.endPort !== undefined ? { endPort: p.endPort } : {}),
+  });
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: {
+      ...(np.metadata.name ? { name: np.metadata.name } : {}),
+      ...(np.metadata.namespace ? { namespace: np.metadata.namespace } : {}),
+      ...(np.metadata.labels ? { labels: { ...np.metadata.labels } } : {}),
+    },
+    spec: {
+      podSelector: np.spec.podSelector as k8s.V1LabelSelector,
+      ...(np.spec.policyTypes ? { policyTypes: [...np.spec.policyTypes] } : {}),
+      ...(np.spec.ingress
+        ? {
+            ingress: np.spec.ingress.map((r) => ({
+              ...(r.from ? { _from: r.from.map(peer) } : {}),
+              ...(r.ports ? { ports: r.ports.map(port) } : {}),
+            })),
+          }
+        : {}),
+      ...(np.spec.egress
+        ? {
+            egress: np.spec.egress.map((r) => ({
+              ...(r.to ? { to: r.to.map(peer) } : {}),
+              ...(r.ports ? { ports: r.ports.map(port) } : {}),
+            })),
+          }
+        : {}),
+    },
+  };
+}

@@ -75,6 +75,8 @@ export class KubeProbeRunner implements ProbeRunner {
   private readonly namespaces = new Set<string>();
   private created = 0;
   private cleaned = false;
+  /** Set by cleanup(): waits end at once and nothing more is created (shutdown, lost leadership). */
+  private cancelled = false;
 
   constructor(kc: k8s.KubeConfig, options: LauncherOptions) {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
@@ -138,6 +140,7 @@ export class KubeProbeRunner implements ProbeRunner {
   private async create(pod: k8s.V1Pod): Promise<string | undefined> {
     const namespace = pod.metadata?.namespace ?? '';
     const name = pod.metadata?.name ?? '';
+    if (this.cancelled) return 'cancelled: the round is being shut down';
     try {
       await this.queue.add(() => this.core.createNamespacedPod({ namespace, body: pod }));
       this.created++;
@@ -162,7 +165,7 @@ export class KubeProbeRunner implements ProbeRunner {
     const deadline = Date.now() + this.options.waitTimeoutMs;
     for (;;) {
       const pods = await this.list();
-      if (keys.every((k) => done(pods.get(k))) || Date.now() > deadline) return pods;
+      if (keys.every((k) => done(pods.get(k))) || Date.now() > deadline || this.cancelled) return pods;
       await new Promise((r) => setTimeout(r, this.options.pollMs));
     }
   }
@@ -262,6 +265,7 @@ export class KubeProbeRunner implements ProbeRunner {
   }
 
   async cleanup(): Promise<void> {
+    this.cancelled = true;
     if (this.cleaned) return;
     this.cleaned = true;
     this.queue.clear();

@@ -1,0 +1,101 @@
+// `netaudit controller`: wires the controller, its HTTP endpoints and signal handling.
+import pino from 'pino';
+import { Controller, defaultIdentity } from '../controller/controller.ts';
+import { startHttp } from '../controller/http.ts';
+import { UsageError } from '../errors.ts';
+import { loadKubeConfig } from '../kube/config.ts';
+import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
+import { parseDuration } from '../probe/duration.ts';
+import { Metrics } from '../report/metrics.ts';
+import { parseExternals, parsePorts } from './analyze.ts';
+
+export interface ControllerArgs {
+  readonly listen: string;
+  readonly kubeconfig: string | undefined;
+  readonly interval: string;
+  readonly settle: string;
+  readonly namespace: readonly string[];
+  readonly excludeNamespace: readonly string[];
+  readonly port: readonly string[];
+  readonly external: readonly string[];
+  readonly profile: string;
+  readonly image: string;
+  readonly canary: boolean;
+  readonly canaryNamespace: string;
+  readonly leaseNamespace: string | undefined;
+  readonly leaseName: string;
+  readonly timeout: string;
+  readonly attempts: number;
+  readonly confirmAttempts: number;
+  readonly clientDelay: string;
+  readonly podTimeout: string;
+  readonly concurrency: number;
+  readonly rate: number;
+  readonly maxMismatchSeries: number;
+}
+
+function ms(flag: string, text: string): number {
+  const d = parseDuration(text);
+  if (!d.ok) throw new UsageError(`--${flag} ${text}: ${d.error}`);
+  return d.value;
+}
+
+export async function runController(args: ControllerArgs): Promise<number> {
+  if (!isProfileName(args.profile))
+    throw new UsageError(`--profile "${args.profile}" is not one of ${PROFILE_NAMES.join(', ')}`);
+  const logger = pino({ name: 'netaudit-controller', level: process.env.NETAUDIT_LOG_LEVEL ?? 'info' });
+  const kc = loadKubeConfig({ kubeconfig: args.kubeconfig });
+  const metrics = new Metrics({ maxMismatchSeries: args.maxMismatchSeries });
+  const identity = defaultIdentity();
+  const controller = new Controller(kc, {
+    identity,
+    namespace: args.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'netaudit',
+    leaseName: args.leaseName,
+    intervalMs: ms('interval', args.interval),
+    settleMs: ms('settle', args.settle),
+    includeNamespaces: args.namespace,
+    excludeNamespaces: args.excludeNamespace,
+    ports: args.port.length > 0 ? parsePorts(args.port) : undefined,
+    externals: parseExternals(args.external),
+    profile: PROFILES[args.profile],
+    image: args.image,
+    canary: args.canary,
+    canaryNamespace: args.canaryNamespace,
+    timeoutMs: ms('timeout', args.timeout),
+    attempts: args.attempts,
+    confirmAttempts: args.confirmAttempts,
+    clientDelayMs: ms('client-delay', args.clientDelay),
+    podTimeoutMs: ms('pod-timeout', args.podTimeout),
+    concurrency: args.concurrency,
+    rate: args.rate,
+    logger,
+    metrics,
+    instance: 'controller',
+  });
+  const server = await startHttp(
+    args.listen,
+    metrics.registry,
+    () => controller.ready,
+    () => ({
+      leader: controller.isLeader,
+      identity,
+    }),
+  );
+  logger.info({ listen: args.listen, identity }, 'serving /metrics, /healthz, /readyz');
+  const done = new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'shutting down: ending the round, deleting probe pods, releasing the lease');
+      void controller
+        .stop()
+        .catch((e: unknown) => logger.error({ err: String(e) }, 'shutdown'))
+        .finally(() => {
+          server.close();
+          resolve(0);
+        });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  });
+  await controller.start();
+  return done;
+}

@@ -1,0 +1,442 @@
+// `netaudit controller`: watches Namespaces, Pods and NetworkPolicies into the incremental engine,
+// and while it holds the Lease runs audit rounds: periodically and after changes (once they settle),
+// always with the canary, publishing mismatches as metrics and Events. It never disturbs workloads:
+// everything it creates is a labelled, owned, never-Ready probe pod, deleted at the end of the round,
+// on shutdown, and (orphans of a dead leader) when it takes over.
+import { randomBytes } from 'node:crypto';
+import * as k8s from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { guardsFor } from '../audit/guards.ts';
+import { type Finding, type RoundReport, runRound } from '../audit/round.ts';
+import { toClientNetworkPolicy, toNamespace, toNetworkPolicy, toPod } from '../kube/convert.ts';
+import { isNotFound, kubeError } from '../kube/errors.ts';
+import { EventRecorder } from '../kube/events.ts';
+import { ResilientInformer } from '../kube/informer.ts';
+import { deleteOrphans, KubeProbeRunner } from '../kube/launcher.ts';
+import { LeaderElector } from '../kube/lease.ts';
+import { LABEL_PROBE } from '../kube/probe-pods.ts';
+import { nodeInfo } from '../kube/read-cluster.ts';
+import { type Change, IncrementalEngine } from '../model/engine.ts';
+import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
+import type { ExternalTarget, PortSpec } from '../model/matrix.ts';
+import type { CniProfile } from '../policy/profiles.ts';
+import type { Metrics } from '../report/metrics.ts';
+import { CANARY_POLICY, canaryPods, canaryPolicy } from './canary.ts';
+
+export interface ControllerOptions {
+  readonly identity: string;
+  /** Where the Lease lives (the controller's own namespace). */
+  readonly namespace: string;
+  readonly leaseName: string;
+  readonly intervalMs: number;
+  readonly settleMs: number;
+  readonly includeNamespaces: readonly string[];
+  readonly excludeNamespaces: readonly string[];
+  readonly ports: readonly PortSpec[] | undefined;
+  readonly externals: readonly ExternalTarget[];
+  readonly profile: CniProfile;
+  readonly image: string;
+  readonly canary: boolean;
+  readonly canaryNamespace: string;
+  readonly timeoutMs: number;
+  readonly attempts: number;
+  readonly confirmAttempts: number;
+  readonly clientDelayMs: number;
+  readonly podTimeoutMs: number;
+  readonly concurrency: number;
+  readonly rate: number;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Probe pods of every replica share this instance label, so a new leader finds the old one's. */
+  readonly instance: string;
+}
+
+type RoundOutcome = 'completed' | 'aborted' | 'failed';
+
+export class Controller {
+  private readonly kc: k8s.KubeConfig;
+  private readonly options: ControllerOptions;
+  private readonly engine: IncrementalEngine;
+  private readonly informers: ResilientInformer<k8s.KubernetesObject>[] = [];
+  private readonly elector: LeaderElector;
+  private readonly events: EventRecorder;
+  private stopped = false;
+  private leading = false;
+  private roundRunning: Promise<void> | undefined;
+  private runner: KubeProbeRunner | undefined;
+  private wake: (() => void) | undefined;
+  private lastChange = 0;
+  private pendingChange = false;
+  /** Classes that changed while a round ran: their results are discarded. */
+  private changedDuringRound: Set<string> | undefined;
+  private repartitionedDuringRound = false;
+  /** Policy changes not yet seen enforced: when they happened and which classes they touched. */
+  private readonly pendingEnforcement: { at: number; classes: Set<string> }[] = [];
+
+  constructor(kc: k8s.KubeConfig, options: ControllerOptions) {
+    this.kc = kc;
+    this.options = options;
+    this.engine = new IncrementalEngine(options.profile, {
+      ...(options.ports ? { ports: options.ports } : {}),
+      externals: options.externals,
+    });
+    this.events = new EventRecorder(kc, options.identity, options.logger);
+    this.elector = new LeaderElector(kc, {
+      namespace: options.namespace,
+      name: options.leaseName,
+      identity: options.identity,
+      logger: options.logger,
+      onStartedLeading: (previous) => {
+        this.leading = true;
+        options.metrics.leader.set(1);
+        void this.lead(previous);
+      },
+      onStoppedLeading: () => {
+        this.leading = false;
+        options.metrics.leader.set(0);
+        void this.runner?.cleanup();
+        this.wake?.();
+      },
+    });
+  }
+
+  /** Ready: every cache synced and the leader state known. */
+  get ready(): boolean {
+    return !this.stopped && this.informers.every((i) => i.isSynced) && this.elector.state !== 'unknown';
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  async start(): Promise<void> {
+    const core = this.kc.makeApiClient(k8s.CoreV1Api);
+    const net = this.kc.makeApiClient(k8s.NetworkingV1Api);
+    const log = this.options.logger;
+    const metrics = this.options.metrics;
+    const common = (resource: string) => ({
+      resource,
+      logger: log,
+      onList: () => metrics.lists.inc({ resource }),
+      onRestart: () => metrics.informerRestarts.inc({ resource }),
+    });
+    const apply = (what: string, fn: () => Change): void => {
+      const change = fn();
+      this.noteChange(what, change);
+    };
+    this.informers.push(
+      new ResilientInformer<k8s.V1Namespace>(
+        this.kc,
+        { ...common('namespaces'), path: '/api/v1/namespaces', list: () => core.listNamespace() },
+        {
+          add: (o) => apply('namespace', () => this.engine.upsertNamespace(toNamespace(o))),
+          update: (o) => apply('namespace', () => this.engine.upsertNamespace(toNamespace(o))),
+          delete: (o) => apply('namespace', () => this.engine.deleteNamespace(o.metadata?.name ?? '')),
+        },
+      ) as unknown as ResilientInformer<k8s.KubernetesObject>,
+      new ResilientInformer<k8s.V1Pod>(
+        this.kc,
+        {
+          ...common('pods'),
+          path: '/api/v1/pods',
+          // netaudit's own probe pods are not workloads: never feed them to the engine.
+          labelSelector: `!${LABEL_PROBE}`,
+          list: () => core.listPodForAllNamespaces({ labelSelector: `!${LABEL_PROBE}` }),
+        },
+        {
+          add: (o) => apply('pod', () => this.engine.upsertPod(toPod(o))),
+          update: (o) => apply('pod', () => this.engine.upsertPod(toPod(o))),
+          delete: (o) =>
+            apply('pod', () => this.engine.deletePod(o.metadata?.namespace ?? '', o.metadata?.name ?? '')),
+        },
+      ) as unknown as ResilientInformer<k8s.KubernetesObject>,
+      new ResilientInformer<k8s.V1NetworkPolicy>(
+        this.kc,
+        {
+          ...common('networkpolicies'),
+          path: '/apis/networking.k8s.io/v1/networkpolicies',
+          list: () => net.listNetworkPolicyForAllNamespaces(),
+        },
+        {
+          add: (o) => apply('policy', () => this.policyChange(toNetworkPolicy(o))),
+          update: (o) => apply('policy', () => this.policyChange(toNetworkPolicy(o))),
+          delete: (o) =>
+            apply('policy', () => this.policyDelete(o.metadata?.namespace ?? '', o.metadata?.name ?? '')),
+        },
+      ) as unknown as ResilientInformer<k8s.KubernetesObject>,
+    );
+    await Promise.all(this.informers.map((i) => i.start()));
+    this.elector.start();
+  }
+
+  private policyChange(np: NetworkPolicy): Change {
+    const change = this.engine.upsertPolicy(np);
+    this.trackEnforcement(change);
+    return change;
+  }
+
+  private policyDelete(namespace: string, name: string): Change {
+    const change = this.engine.deletePolicy(namespace, name);
+    this.trackEnforcement(change);
+    return change;
+  }
+
+  private trackEnforcement(change: Change): void {
+    if (change.verdictsChanged.length === 0) return;
+    const classes = new Set<string>();
+    for (const v of change.verdictsChanged) {
+      classes.add(v.from);
+      if (!v.to.startsWith('ip:')) classes.add(v.to);
+    }
+    this.pendingEnforcement.push({ at: Date.now(), classes });
+  }
+
+  private noteChange(what: string, change: Change): void {
+    for (const issue of change.issues) {
+      this.options.logger.warn(
+        { object: `${issue.kind} ${issue.namespace}/${issue.name}`, field: issue.field },
+        issue.message,
+      );
+    }
+    const touched = [
+      ...change.classesAdded,
+      ...change.classesRemoved,
+      ...change.verdictsChanged.flatMap((v) => [v.from, v.to]),
+    ];
+    if (touched.length === 0 && !change.repartitioned) return;
+    if (this.changedDuringRound) {
+      for (const c of touched) this.changedDuringRound.add(c);
+      if (change.repartitioned) this.repartitionedDuringRound = true;
+    }
+    this.options.logger.debug({ what, classes: touched.length }, 'change');
+    this.lastChange = Date.now();
+    this.pendingChange = true;
+    this.wake?.();
+  }
+
+  /** Sleeps until the interval is up, or a change has settled, or leadership/shutdown changes. */
+  private async waitForNextRound(since: number): Promise<void> {
+    for (;;) {
+      if (this.stopped || !this.leading) return;
+      const now = Date.now();
+      const periodic = since + this.options.intervalMs;
+      const settled = this.pendingChange ? this.lastChange + this.options.settleMs : Number.POSITIVE_INFINITY;
+      const next = Math.min(periodic, settled);
+      if (now >= next) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, next - now);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private async lead(previous: string | undefined): Promise<void> {
+    const log = this.options.logger;
+    if (this.options.canary)
+      await this.ensureCanary().catch((e) => log.error({ err: String(e) }, 'canary policy'));
+    let lastRound = 0;
+    let first = true;
+    while (this.leading && !this.stopped) {
+      if (!first) await this.waitForNextRound(lastRound);
+      first = false;
+      if (!this.leading || this.stopped) break;
+      if (!this.informers.every((i) => i.isSynced)) {
+        // Caches are stale (API server away): no round on stale data; try again shortly.
+        await new Promise((r) => setTimeout(r, 2000));
+        continue;
+      }
+      lastRound = Date.now();
+      this.pendingChange = false;
+      this.roundRunning = this.round(previous);
+      previous = undefined;
+      await this.roundRunning;
+      this.roundRunning = undefined;
+    }
+  }
+
+  private async ensureCanary(): Promise<void> {
+    const net = this.kc.makeApiClient(k8s.NetworkingV1Api);
+    const namespace = this.options.canaryNamespace;
+    const body = toClientNetworkPolicy(canaryPolicy(namespace));
+    try {
+      const existing = await net.readNamespacedNetworkPolicy({ name: CANARY_POLICY, namespace });
+      await net.replaceNamespacedNetworkPolicy({
+        name: CANARY_POLICY,
+        namespace,
+        body: {
+          ...body,
+          metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion ?? '' },
+        },
+      });
+    } catch (e) {
+      if (!isNotFound(e))
+        throw kubeError({ verb: 'update', resource: 'networkpolicies', namespace, name: CANARY_POLICY }, e);
+      await net.createNamespacedNetworkPolicy({ namespace, body });
+    }
+  }
+
+  private roundInput(): { namespaces: Namespace[]; pods: Pod[]; policies: NetworkPolicy[] } {
+    const [nsInf, podInf, npInf] = this.informers as [
+      ResilientInformer<k8s.KubernetesObject>,
+      ResilientInformer<k8s.KubernetesObject>,
+      ResilientInformer<k8s.KubernetesObject>,
+    ];
+    const namespaces = nsInf.list().map((o) => toNamespace(o as k8s.V1Namespace));
+    const pods = podInf.list().map((o) => toPod(o as k8s.V1Pod));
+    const policies = npInf.list().map((o) => toNetworkPolicy(o as k8s.V1NetworkPolicy));
+    if (this.options.canary) {
+      const canary = this.options.canaryNamespace;
+      pods.push(...canaryPods(canary));
+      if (!policies.some((p) => p.metadata.namespace === canary && p.metadata.name === CANARY_POLICY)) {
+        policies.push(canaryPolicy(canary));
+      }
+      if (!namespaces.some((n) => n.metadata.name === canary))
+        namespaces.push({ metadata: { name: canary } });
+    }
+    return { namespaces, pods, policies };
+  }
+
+  private scopeNamespaces(all: readonly Namespace[]): string[] {
+    const include = this.options.includeNamespaces;
+    const exclude = new Set(this.options.excludeNamespaces);
+    const names = all.map((n) => n.metadata.name ?? '').filter((n) => !exclude.has(n));
+    const scoped = include.length > 0 ? names.filter((n) => include.includes(n)) : names;
+    if (this.options.canary && !scoped.includes(this.options.canaryNamespace))
+      scoped.push(this.options.canaryNamespace);
+    return scoped;
+  }
+
+  private async round(previousLeader: string | undefined): Promise<void> {
+    const { logger, metrics } = this.options;
+    const runId = randomBytes(3).toString('hex');
+    const log = logger.child({ round: runId });
+    const started = Date.now();
+    this.changedDuringRound = new Set();
+    this.repartitionedDuringRound = false;
+    let outcome: RoundOutcome = 'completed';
+    let report: RoundReport | undefined;
+    const runner = new KubeProbeRunner(this.kc, {
+      image: this.options.image,
+      instance: this.options.instance,
+      runId,
+      profile: this.options.profile,
+      concurrency: this.options.concurrency,
+      perSecond: this.options.rate,
+      serverDeadlineSeconds: Math.ceil((this.options.podTimeoutMs * 3 + 180_000) / 1000),
+      clientDeadlineSeconds: Math.ceil(
+        (this.options.clientDelayMs + this.options.timeoutMs * 12 + 60_000) / 1000,
+      ),
+      waitTimeoutMs: this.options.podTimeoutMs,
+      pollMs: 1000,
+      logger: log,
+    });
+    this.runner = runner;
+    try {
+      // Probe pods of an earlier round (a killed replica, a dead leader) go first.
+      const orphans = await deleteOrphans(this.kc, this.options.instance, runId, log);
+      if (orphans > 0 || previousLeader)
+        log.info({ orphans, previousLeader }, 'deleted probe pods left by an earlier leader or run');
+      const core = this.kc.makeApiClient(k8s.CoreV1Api);
+      const policyApi = this.kc.makeApiClient(k8s.PolicyV1Api);
+      const [nodes, services, budgets] = await Promise.all([
+        core.listNode(),
+        core.listServiceForAllNamespaces(),
+        policyApi.listPodDisruptionBudgetForAllNamespaces(),
+      ]);
+      const schedulable = nodes.items
+        .map(nodeInfo)
+        .filter((n) => n.ready && n.schedulable)
+        .map((n) => n.name)
+        .sort();
+      metrics.nodesSchedulable.set(schedulable.length);
+      const cluster = this.roundInput();
+      const guards = guardsFor(
+        services.items.map((s) => ({
+          namespace: s.metadata?.namespace ?? '',
+          name: s.metadata?.name ?? '',
+          selector: s.spec?.selector,
+          publishNotReadyAddresses: s.spec?.publishNotReadyAddresses === true,
+        })),
+        budgets.items.map((b) => ({
+          namespace: b.metadata?.namespace ?? '',
+          name: b.metadata?.name ?? '',
+          selector: b.spec?.selector as never,
+        })),
+      );
+      report = await runRound({ cluster, nodes: schedulable, guards }, runner, {
+        profile: this.options.profile,
+        externals: this.options.externals,
+        ports: this.options.ports,
+        namespaces: this.scopeNamespaces(cluster.namespaces),
+        timeoutMs: this.options.timeoutMs,
+        attempts: this.options.attempts,
+        confirmAttempts: this.options.confirmAttempts,
+        clientDelayMs: this.options.clientDelayMs,
+        settleMs: 1000,
+      });
+      if (!this.informers.every((i) => i.isSynced) || !this.leading) outcome = 'aborted';
+    } catch (e) {
+      outcome = this.informers.every((i) => i.isSynced) && this.leading ? 'failed' : 'aborted';
+      log.error({ err: e instanceof Error ? e.message : String(e), outcome }, 'round did not complete');
+    } finally {
+      await runner
+        .cleanup()
+        .catch((e) => log.warn({ err: String(e) }, 'cleanup failed; the next round deletes the orphans'));
+      this.runner = undefined;
+      metrics.probePods.inc(runner.podsCreated);
+    }
+    const changed = this.changedDuringRound;
+    this.changedDuringRound = undefined;
+    const seconds = (Date.now() - started) / 1000;
+    metrics.rounds.inc({ outcome });
+    metrics.lastRound.set(Date.now() / 1000);
+    if (outcome !== 'completed' || !report) {
+      log.warn({ outcome, seconds }, 'round ended without results');
+      return;
+    }
+    if (this.repartitionedDuringRound) {
+      log.info('policies changed what classes mean during the round: results discarded, next round soon');
+      this.pendingChange = true;
+      return;
+    }
+    const findings = report.mismatches.filter(
+      (f: Finding) => !changed?.has(f.fromClass) && !(f.toClass && changed?.has(f.toClass)),
+    );
+    const discarded = report.mismatches.length - findings.length;
+    metrics.recordRound({ ...report, mismatches: findings }, seconds);
+    metrics.lastSuccessfulRound.set(Date.now() / 1000);
+    this.observeEnforcement(findings, started);
+    await this.events.publish(findings);
+    log.info({ ...report.summary, mismatches: findings.length, discarded, seconds }, 'round completed');
+  }
+
+  private observeEnforcement(findings: readonly Finding[], roundStart: number): void {
+    const mismatched = new Set(findings.flatMap((f) => [f.fromClass, f.toClass ?? '']));
+    for (let i = this.pendingEnforcement.length - 1; i >= 0; i--) {
+      const p = this.pendingEnforcement[i];
+      if (!p || p.at > roundStart) continue;
+      if ([...p.classes].some((c) => mismatched.has(c))) continue;
+      this.options.metrics.enforcementLatency.observe((Date.now() - p.at) / 1000);
+      this.pendingEnforcement.splice(i, 1);
+    }
+  }
+
+  /** Ends the round cleanly (its probe pods deleted), releases the Lease, stops the watches. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.wake?.();
+    await this.runner?.cleanup();
+    await this.roundRunning?.catch(() => undefined);
+    await this.elector.stop();
+    await Promise.all(this.informers.map((i) => i.stop()));
+  }
+}
+
+export function defaultIdentity(): string {
+  return process.env.POD_NAME ?? `netaudit-${randomBytes(4).toString('hex')}`;
+}
