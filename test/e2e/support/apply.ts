@@ -23,8 +23,13 @@ const PLURAL: Record<string, string> = {
   DaemonSet: 'daemonsets',
   NetworkPolicy: 'networkpolicies',
   PodDisruptionBudget: 'poddisruptionbudgets',
+  ClusterRole: 'clusterroles',
+  ClusterRoleBinding: 'clusterrolebindings',
+  Role: 'roles',
+  RoleBinding: 'rolebindings',
+  Lease: 'leases',
 };
-const CLUSTER_SCOPED = new Set(['Namespace']);
+const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
 
 export function objectPath(o: ObjectHead): string {
   const plural = PLURAL[o.kind];

@@ -1,0 +1,294 @@
+// `netaudit controller` in the lab, under the ServiceAccount and RBAC of manifests/base: metrics,
+// Events, the canary, policy changes without false alarms, API server outages, and leader hand-over.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { STATE_FILE } from '../../lab/config.ts';
+import { LAB_IMAGE } from '../../lab/image.ts';
+import { ensureLabUp, labCommand } from '../../lab/lab.ts';
+import { applyText, deleteNamespaces, deleteObject, request, waitForPods } from '../support/apply.ts';
+import {
+  applyRbac,
+  metric,
+  netauditEvents,
+  type RunningController,
+  serviceAccountKubeconfig,
+  startController,
+  sumMetric,
+} from '../support/controller.ts';
+
+const NS = 'ctl';
+const WORKLOADS = `apiVersion: v1
+kind: Namespace
+metadata: { name: ${NS} }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: web, namespace: ${NS}, labels: { app: web } }
+spec:
+  containers: [{ name: c, image: ${LAB_IMAGE}, command: [netaudit], args: [agent, serve, --port, 80/TCP, --port, 80/UDP], ports: [{ containerPort: 80 }, { containerPort: 80, protocol: UDP }] }]
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: client, namespace: ${NS}, labels: { app: client } }
+spec:
+  containers: [{ name: c, image: ${LAB_IMAGE}, command: [netaudit], args: [agent, serve, --port, 8080/TCP], ports: [{ containerPort: 8080 }] }]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: web-from-client, namespace: ${NS} }
+spec:
+  podSelector: { matchLabels: { app: web } }
+  ingress: [{ from: [{ podSelector: { matchLabels: { app: client } } }] }]
+`;
+const DENY_ALL = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: deny-all, namespace: ${NS} }
+spec: { podSelector: {}, policyTypes: [Ingress, Egress] }
+`;
+const ARGS = ['--interval', '20s', '--settle', '3s', '-n', NS];
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function rounds(c: RunningController, outcome = 'completed'): Promise<number> {
+  return metric(await c.metrics(), 'netaudit_audit_rounds_total', { outcome }) ?? 0;
+}
+
+async function probePodRuns(): Promise<Set<string>> {
+  const list = (await request('GET', '/api/v1/pods?labelSelector=netaudit.io%2Finstance%3Dcontroller')) as {
+    items: { metadata: { labels: Record<string, string> } }[];
+  };
+  return new Set(list.items.map((p) => p.metadata.labels['netaudit.io/run'] ?? ''));
+}
+
+describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout: 1_800_000 }, () => {
+  let kubeconfig: string;
+  let main: RunningController | undefined;
+  let second: RunningController | undefined;
+
+  before(async () => {
+    await ensureLabUp();
+    await applyRbac();
+    await applyText(WORKLOADS);
+    await waitForPods([NS]);
+    kubeconfig = await serviceAccountKubeconfig();
+    main = startController(kubeconfig, ARGS, 'netaudit-e2e-0');
+  });
+  after(async () => {
+    await main?.stop('SIGKILL');
+    await second?.stop('SIGKILL');
+    await labCommand(['fault', 'clear']);
+    await labCommand(['up']);
+    await deleteNamespaces([NS]);
+  });
+
+  test('a correct cluster: after two rounds every netaudit_mismatches series is 0 and no Warning event exists', async () => {
+    const c = main as RunningController;
+    await until('two completed rounds', async () => ((await rounds(c)) >= 2 ? true : undefined), 240_000);
+    const text = await c.metrics();
+    assert.equal(sumMetric(text, 'netaudit_mismatches'), 0, c.log().slice(-3000));
+    assert.ok((metric(text, 'netaudit_classes') ?? 0) >= 5, 'the workloads and the canary were probed');
+    assert.equal(metric(text, 'netaudit_nodes_covered'), 2);
+    assert.equal(metric(text, 'netaudit_leader'), 1);
+    assert.ok(text.includes('netaudit_process_resident_memory_bytes'), 'process metrics');
+    assert.deepEqual((await c.ready()).status, 200);
+    assert.deepEqual(
+      (await netauditEvents()).filter((e) => e.type === 'Warning'),
+      [],
+    );
+  });
+
+  test('enforcer-off: unexpected-allow above 0 and an Event naming node and flow; after clear, 0 and ConnectivityRestored', async () => {
+    const c = main as RunningController;
+    await labCommand(['fault', 'enforcer-off', '--node', 'nalab-node-1']);
+    const since = Date.now();
+    await until(
+      'unexpected-allow > 0',
+      async () =>
+        sumMetric(await c.metrics(), 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0
+          ? true
+          : undefined,
+      20_000 + 3_000 + 120_000,
+    );
+    const detectedMs = Date.now() - since;
+    const events = await netauditEvents();
+    const mismatch = events.find(
+      (e) => e.reason === 'ConnectivityMismatch' && e.note.includes('nalab-node-1'),
+    );
+    assert.ok(mismatch, `a ConnectivityMismatch event names the node: ${JSON.stringify(events.slice(0, 3))}`);
+    assert.equal(mismatch.type, 'Warning');
+    assert.match(
+      mismatch.note,
+      /unexpected-allow: \S+ -> \S+ \d+\/(TCP|UDP) was expected to be denied but was connected/,
+    );
+    assert.ok(['NetworkPolicy', 'Pod'].includes(mismatch.regarding.kind));
+    process.stderr.write(`# enforcer-off detected by metrics after ${detectedMs} ms\n`);
+    await labCommand(['fault', 'clear']);
+    await until(
+      'netaudit_mismatches back to 0',
+      async () => (sumMetric(await c.metrics(), 'netaudit_mismatches') === 0 ? true : undefined),
+      180_000,
+    );
+    const restored = (await netauditEvents()).filter((e) => e.reason === 'ConnectivityRestored');
+    assert.ok(restored.length > 0, 'ConnectivityRestored emitted');
+    assert.equal(restored[0]?.type, 'Normal');
+  });
+
+  test('a user adds a deny-all policy: the next rounds expect the new denials, no false alarm', async () => {
+    const c = main as RunningController;
+    const warningsBefore = (await netauditEvents()).filter((e) => e.reason === 'ConnectivityMismatch').length;
+    const before = await rounds(c);
+    const objects = await applyText(DENY_ALL);
+    try {
+      await until(
+        'two more completed rounds',
+        async () => ((await rounds(c)) >= before + 2 ? true : undefined),
+        240_000,
+      );
+      assert.equal(sumMetric(await c.metrics(), 'netaudit_mismatches'), 0, c.log().slice(-3000));
+      const warnings = (await netauditEvents()).filter((e) => e.reason === 'ConnectivityMismatch').length;
+      assert.equal(warnings, warningsBefore, 'no new ConnectivityMismatch event');
+    } finally {
+      for (const o of objects) await deleteObject(o);
+    }
+  });
+
+  test('the API server away for 20 s mid-round: no crash, no mismatch, aborted round, not ready, clean round after, no leak', async () => {
+    const c = main as RunningController;
+    // Wait for a round to be under way (probe pods exist), then take the API server away.
+    await until(
+      'a round in flight',
+      async () => ((await probePodRuns()).size > 0 ? true : undefined),
+      120_000,
+    );
+    const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as {
+      processes: Record<string, { pid: number }>;
+    };
+    const pid = state.processes['kube-apiserver']?.pid;
+    assert.ok(pid, 'kube-apiserver pid');
+    const aborted = (await rounds(c, 'aborted')) + (await rounds(c, 'failed'));
+    const completed = await rounds(c);
+    process.kill(pid, 'SIGKILL');
+    await until('/readyz false', async () => ((await c.ready()).status === 503 ? true : undefined), 60_000);
+    await new Promise((r) => setTimeout(r, 20_000));
+    assert.equal(c.child.exitCode, null, 'the controller is still running');
+    await labCommand(['up']);
+    const recovered = Date.now();
+    await until('/readyz true', async () => ((await c.ready()).status === 200 ? true : undefined), 60_000);
+    await until('a clean round', async () => ((await rounds(c)) > completed ? true : undefined), 90_000);
+    assert.ok(
+      Date.now() - recovered < 60_000 + 30_000,
+      `clean round ${Date.now() - recovered} ms after recovery`,
+    );
+    const text = await c.metrics();
+    assert.ok(
+      (metric(text, 'netaudit_audit_rounds_total', { outcome: 'aborted' }) ?? 0) +
+        (metric(text, 'netaudit_audit_rounds_total', { outcome: 'failed' }) ?? 0) >
+        aborted,
+      'the interrupted round ended as aborted',
+    );
+    assert.equal(sumMetric(text, 'netaudit_mismatches'), 0);
+    // Only the current round's pods may exist: the interrupted round's were deleted.
+    const runs = await probePodRuns();
+    assert.ok(runs.size <= 1, `probe pods of ${runs.size} runs exist`);
+  });
+
+  test('two replicas: only the leader probes; SIGKILL of the leader, and the other leads within 17 s and deletes its probe pods', async () => {
+    const leader = main as RunningController;
+    second = startController(kubeconfig, ARGS, 'netaudit-e2e-1');
+    await until(
+      'the second replica ready',
+      async () => ((await second?.ready())?.status === 200 ? true : undefined),
+      60_000,
+    );
+    assert.equal(metric(await second.metrics(), 'netaudit_leader'), 0, 'the second replica follows');
+    assert.equal(await rounds(second), 0, 'a follower never probes');
+    const oldRuns = await until(
+      'the leader mid-round',
+      async () => {
+        const r = await probePodRuns();
+        return r.size > 0 ? r : undefined;
+      },
+      120_000,
+    );
+    await leader.stop('SIGKILL');
+    const killed = Date.now();
+    await until(
+      'the second replica leads',
+      async () =>
+        metric(await (second as RunningController).metrics(), 'netaudit_leader') === 1 ? true : undefined,
+      30_000,
+    );
+    await until(
+      'the new leader probes',
+      async () => {
+        const runs = await probePodRuns();
+        return [...runs].some((r) => !oldRuns.has(r)) ? true : undefined;
+      },
+      30_000,
+    );
+    const tookMs = Date.now() - killed;
+    assert.ok(tookMs <= 17_000 + 3_000, `took ${tookMs} ms`);
+    await until(
+      "the dead leader's probe pods deleted",
+      async () => {
+        const runs = await probePodRuns();
+        return [...oldRuns].every((r) => !runs.has(r)) ? true : undefined;
+      },
+      30_000,
+    );
+    main = undefined;
+  });
+
+  test('SIGKILL of the controller, then start: orphans deleted, auditing resumes', async () => {
+    const c = second as RunningController;
+    const runs = await until(
+      'a round in flight',
+      async () => {
+        const r = await probePodRuns();
+        return r.size > 0 ? r : undefined;
+      },
+      120_000,
+    );
+    await c.stop('SIGKILL');
+    second = undefined;
+    main = startController(kubeconfig, ARGS, 'netaudit-e2e-2');
+    const restarted = main;
+    await until(
+      'a completed round',
+      async () => ((await rounds(restarted)) >= 1 ? true : undefined),
+      180_000,
+    );
+    const now = await probePodRuns();
+    assert.ok(
+      [...runs].every((r) => !now.has(r)),
+      'orphans of the killed controller are gone',
+    );
+    assert.equal(sumMetric(await restarted.metrics(), 'netaudit_mismatches'), 0);
+  });
+
+  test('SIGTERM ends the round cleanly and deletes its probe pods', async () => {
+    const c = main as RunningController;
+    await until(
+      'a round in flight',
+      async () => ((await probePodRuns()).size > 0 ? true : undefined),
+      120_000,
+    );
+    const code = await c.stop('SIGTERM');
+    main = undefined;
+    assert.equal(code, 0);
+    await until(
+      'no probe pod left',
+      async () => ((await probePodRuns()).size === 0 ? true : undefined),
+      30_000,
+    );
+  });
+});
