@@ -51,6 +51,9 @@ function find(probes: readonly ProbeRecord[], from: string, to: string, port: st
   );
 }
 
+/** Flows whose first-pass failure a re-probe did not confirm (counted as flaky, not as mismatches). */
+let flakyKeys = new Set<string>();
+
 function expectProbed(
   probes: readonly ProbeRecord[],
   from: string,
@@ -62,6 +65,7 @@ function expectProbed(
   assert.ok(found.length > 0, `${from} -> ${to} ${port} was probed`);
   for (const r of found) {
     assert.equal(r.expected, expected, `${flowKey(r)} is expected to ${expected}`);
+    if (expected === 'allow' && r.observed !== 'connected' && flakyKeys.has(flowKey(r))) continue;
     // A REJECT answers refused, unless the kernel's ICMP rate limit swallowed the answer: then timeout.
     if (expected === 'allow') assert.equal(r.observed, 'connected', `${flowKey(r)} observed`);
     else assert.ok(['refused', 'timeout'].includes(r.observed), `${flowKey(r)} observed ${r.observed}`);
@@ -80,7 +84,6 @@ describe('netaudit audit on the seed examples (lab, real packets)', { timeout: 9
   });
 
   let healthy: AuditJson;
-  let flakyKeys = new Set<string>();
 
   test('a correctly enforcing cluster: exit 0 and zero mismatches', async () => {
     const { code, json } = await audit();
