@@ -179,8 +179,8 @@ export class ClassEvaluator {
     return m;
   }
 
-  /** 1 where the peer matches the class's pods. */
-  private flags(policy: CompiledPolicy, peer: PeerMatcher): Uint8Array {
+  /** 1 where the peer matches the class's pods (cached per peer). */
+  flags(policy: CompiledPolicy, peer: PeerMatcher): Uint8Array {
     let f = this.peerFlags.get(peer);
     if (f) return f;
     f = new Uint8Array(this.classes.length);
@@ -384,11 +384,51 @@ export function destinationsOf(
   classes: readonly PodClass[],
   allPolicies: readonly CompiledPolicy[],
   options: MatrixOptions,
+  evaluator: ClassEvaluator = new ClassEvaluator(ctx, classes),
 ): Destination[] {
   const fixed = options.ports ? sortPorts(options.ports) : undefined;
+  // defaultPortsFor, for every class at once: each egress rule naming numeric ports is turned into
+  // the classes it reaches once (peer flags), instead of matching every rule against every class.
+  const reachedPorts: PortSpec[][] = classes.map(() => []);
+  if (!fixed) {
+    for (const policy of allPolicies) {
+      for (const rule of policy.egress) {
+        const nums: PortSpec[] = [];
+        numericRulePorts([rule], nums);
+        if (nums.length === 0) continue;
+        if (rule.peers.kind === 'any-peer') {
+          for (const list of reachedPorts) list.push(...nums);
+          continue;
+        }
+        const reached = new Uint8Array(classes.length);
+        for (const peer of rule.peers.peers) {
+          const f = evaluator.flags(policy, peer);
+          for (let i = 0; i < f.length; i++) reached[i] = (reached[i] as number) | (f[i] as number);
+        }
+        for (let i = 0; i < reached.length; i++)
+          if (reached[i]) (reachedPorts[i] as PortSpec[]).push(...nums);
+      }
+    }
+  }
+  const ingressPortsByNamespace = new Map<string, PortSpec[]>();
+  const ingressPorts = (namespace: string): PortSpec[] => {
+    let list = ingressPortsByNamespace.get(namespace);
+    if (!list) {
+      list = [];
+      for (const policy of ctx.policiesIn(namespace)) numericRulePorts(policy.ingress, list);
+      ingressPortsByNamespace.set(namespace, list);
+    }
+    return list;
+  };
   const out: Destination[] = classes.map((cls, classIndex) => {
     const endpoint: Endpoint = { kind: 'pod', pod: cls.representative };
-    return { id: cls.id, endpoint, classIndex, ports: fixed ?? defaultPortsFor(ctx, allPolicies, endpoint) };
+    if (fixed) return { id: cls.id, endpoint, classIndex, ports: fixed };
+    const ports = [
+      ...cls.representative.ports.map((p) => ({ port: p.port, protocol: p.protocol })),
+      ...ingressPorts(cls.namespace),
+      ...(reachedPorts[classIndex] as PortSpec[]),
+    ];
+    return { id: cls.id, endpoint, classIndex, ports: sortPorts(ports) };
   });
   for (const ext of options.externals ?? []) {
     const endpoint: Endpoint = { kind: 'external', ip: ext.ip, text: ext.text };
@@ -396,7 +436,7 @@ export function destinationsOf(
       id: `ip:${ext.text}`,
       endpoint,
       classIndex: -1,
-      ports: fixed ?? defaultPortsFor(ctx, allPolicies, endpoint),
+      ports: fixed ?? (ext.ports ? sortPorts(ext.ports) : defaultPortsFor(ctx, allPolicies, endpoint)),
     });
   }
   return out;
@@ -409,7 +449,7 @@ export function computeMatrix(
   options: MatrixOptions = {},
 ): ClassMatrix {
   const evaluator = new ClassEvaluator(ctx, classes);
-  const destinations = destinationsOf(ctx, classes, allPolicies, options);
+  const destinations = destinationsOf(ctx, classes, allPolicies, options, evaluator);
   return new ClassMatrix(classes, options.externals ?? [], destinations, (s, dst, p) =>
     evaluator.evaluate(s, dst, p.port, p.protocol),
   );
