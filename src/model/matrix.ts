@@ -22,7 +22,7 @@ import type {
   RuleRef,
   Verdict,
 } from '../policy/types.ts';
-import { formatPolicyRef, formatRuleRef } from '../policy/types.ts';
+import { formatPolicyRef, formatRuleRef, type PolicyRef } from '../policy/types.ts';
 import type { ClassId, PodClass } from './classes.ts';
 
 export interface PortSpec {
@@ -299,53 +299,34 @@ export class ClassEvaluator {
   }
 }
 
-/** Verdicts between every source class and every destination (classes and external targets), per port. */
+/**
+ * Verdicts between every source class and every destination (classes and external targets), per
+ * port: one verdict index per cell in a Uint32Array, stored column by column ((destination, port)
+ * after (destination, port)), so a column is written in order and shares its egress answers.
+ */
 export class ClassMatrix {
   readonly classes: readonly PodClass[];
   readonly externals: readonly ExternalTarget[];
   readonly destinations: readonly Destination[];
-  /** Offset of each destination's first port slot in a row. */
+  /** Column of each destination's first port. */
   private readonly offsets: Int32Array;
-  private readonly rowLength: number;
   private readonly cells: Uint32Array;
-  private readonly table: Verdict[];
+  private readonly table: readonly Verdict[];
 
   constructor(
     classes: readonly PodClass[],
     externals: readonly ExternalTarget[],
     destinations: readonly Destination[],
-    fill: (srcIndex: number, dst: Destination, port: PortSpec) => Verdict,
+    offsets: Int32Array,
+    cells: Uint32Array,
+    table: readonly Verdict[],
   ) {
     this.classes = classes;
     this.externals = externals;
     this.destinations = destinations;
-    this.offsets = new Int32Array(destinations.length);
-    let offset = 0;
-    destinations.forEach((d, i) => {
-      this.offsets[i] = offset;
-      offset += d.ports.length;
-    });
-    this.rowLength = offset;
-    this.cells = new Uint32Array(classes.length * offset);
-    this.table = [];
-    const index = new Map<Verdict, number>();
-    for (let s = 0; s < classes.length; s++) {
-      const row = s * offset;
-      for (let d = 0; d < destinations.length; d++) {
-        const dst = destinations[d] as Destination;
-        const base = row + (this.offsets[d] as number);
-        for (let p = 0; p < dst.ports.length; p++) {
-          const v = fill(s, dst, dst.ports[p] as PortSpec);
-          let at = index.get(v);
-          if (at === undefined) {
-            at = this.table.length;
-            this.table.push(v);
-            index.set(v, at);
-          }
-          this.cells[base + p] = at;
-        }
-      }
-    }
+    this.offsets = offsets;
+    this.cells = cells;
+    this.table = table;
   }
 
   /** Number of (source class, destination, port) verdicts. */
@@ -359,10 +340,8 @@ export class ClassMatrix {
   }
 
   verdictAt(srcIndex: number, dstIndex: number, portIndex: number): Verdict {
-    const at = this.cells[
-      srcIndex * this.rowLength + (this.offsets[dstIndex] as number) + portIndex
-    ] as number;
-    return this.table[at] as Verdict;
+    const column = (this.offsets[dstIndex] as number) + portIndex;
+    return this.table[this.cells[column * this.classes.length + srcIndex] as number] as Verdict;
   }
 
   *verdicts(): Generator<ClassVerdict> {
@@ -377,6 +356,231 @@ export class ClassMatrix {
       }
     }
   }
+}
+
+function columnOffsets(destinations: readonly Destination[]): { offsets: Int32Array; columns: number } {
+  const offsets = new Int32Array(destinations.length);
+  let columns = 0;
+  destinations.forEach((d, i) => {
+    offsets[i] = columns;
+    columns += d.ports.length;
+  });
+  return { offsets, columns };
+}
+
+/** The straightforward fill: one evaluator call per cell (any number of rules per policy set). */
+function fillMatrix(
+  evaluator: ClassEvaluator,
+  classes: readonly PodClass[],
+  externals: readonly ExternalTarget[],
+  destinations: readonly Destination[],
+): ClassMatrix {
+  const n = classes.length;
+  const { offsets, columns } = columnOffsets(destinations);
+  const cells = new Uint32Array(n * columns);
+  const table: Verdict[] = [];
+  const index = new Map<Verdict, number>();
+  destinations.forEach((dst, d) => {
+    dst.ports.forEach((port, p) => {
+      const at = ((offsets[d] as number) + p) * n;
+      for (let s = 0; s < n; s++) {
+        const v = evaluator.evaluate(s, dst, port.port, port.protocol);
+        let i = index.get(v);
+        if (i === undefined) {
+          i = table.length;
+          table.push(v);
+          index.set(v, i);
+        }
+        cells[at + s] = i;
+      }
+    });
+  });
+  return new ClassMatrix(classes, externals, destinations, offsets, cells, table);
+}
+
+interface RuleSet {
+  readonly rules: readonly { readonly policy: CompiledPolicy; readonly rule: CompiledRule }[];
+  readonly isolatedBy: readonly PolicyRef[];
+  /** Direction verdict ids by mask of the rules that match. */
+  readonly byMask: Map<number, number>;
+}
+
+/** Rule masks are 31-bit integers: larger policy sets use the straightforward fill. */
+const MAX_MASKED_RULES = 31;
+
+/**
+ * The fast fill (bench/README.md): rules are numbered per selecting set and a direction verdict is
+ * the set plus the mask of its matching rules; a rule's ports are matched once per column; egress is
+ * decided once per (egress set, column) and shared by every source class with that set; ingress
+ * masks of a column come from the rules' class flags. Returns undefined when a set has too many rules.
+ */
+function maskedMatrix(
+  ctx: EvalContext,
+  evaluator: ClassEvaluator,
+  classes: readonly PodClass[],
+  externals: readonly ExternalTarget[],
+  destinations: readonly Destination[],
+): ClassMatrix | undefined {
+  const n = classes.length;
+  const directions: DirectionVerdict[] = [NOT_ISOLATED, EXTERNAL_INGRESS];
+  const sets: RuleSet[] = [];
+  const setIds = new Map<readonly CompiledPolicy[], number>();
+  const setKeys = new Map<string, number>();
+  const setOf = (direction: Direction, policies: readonly CompiledPolicy[]): number => {
+    if (policies.length === 0) return -1;
+    const known = setIds.get(policies);
+    if (known !== undefined) return known;
+    const key = `${direction}|${policies.map((p) => formatPolicyRef(p.ref)).join(',')}`;
+    let id = setKeys.get(key);
+    if (id === undefined) {
+      id = sets.length;
+      const rules = policies.flatMap((policy) =>
+        (direction === 'ingress' ? policy.ingress : policy.egress).map((rule) => ({ policy, rule })),
+      );
+      sets.push({ rules, isolatedBy: policies.map((p) => p.ref), byMask: new Map() });
+      setKeys.set(key, id);
+    }
+    setIds.set(policies, id);
+    return id;
+  };
+  const ingressSet = new Int32Array(n);
+  const egressSet = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    ingressSet[i] = setOf('ingress', evaluator.selectingPolicies(i, 'ingress'));
+    egressSet[i] = setOf('egress', evaluator.selectingPolicies(i, 'egress'));
+  }
+  if (sets.some((set) => set.rules.length > MAX_MASKED_RULES)) return undefined;
+
+  const directionId = (setId: number, mask: number): number => {
+    const set = sets[setId] as RuleSet;
+    let id = set.byMask.get(mask);
+    if (id === undefined) {
+      const allowedBy = set.rules.filter((_, j) => (mask & (1 << j)) !== 0).map((r) => r.rule.ref);
+      id = directions.length;
+      directions.push(
+        Object.freeze({
+          isolated: true,
+          allowed: allowedBy.length > 0,
+          allowedBy,
+          isolatedBy: set.isolatedBy,
+        }),
+      );
+      set.byMask.set(mask, id);
+    }
+    return id;
+  };
+  /** 1 where any peer of the rule matches the class; undefined for a rule without peers (any peer). */
+  const ruleFlags = new Map<CompiledRule, Uint8Array | undefined>();
+  const flagsOf = (policy: CompiledPolicy, rule: CompiledRule): Uint8Array | undefined => {
+    if (ruleFlags.has(rule)) return ruleFlags.get(rule);
+    let flags: Uint8Array | undefined;
+    if (rule.peers.kind === 'peers') {
+      flags = new Uint8Array(n);
+      for (const peer of rule.peers.peers) {
+        const f = evaluator.flags(policy, peer);
+        for (let i = 0; i < n; i++) flags[i] = (flags[i] as number) | (f[i] as number);
+      }
+    }
+    ruleFlags.set(rule, flags);
+    return flags;
+  };
+  const portMask = (set: RuleSet, dst: Destination, port: PortSpec): number => {
+    let mask = 0;
+    for (let j = 0; j < set.rules.length; j++) {
+      const { rule } = set.rules[j] as { rule: CompiledRule };
+      if (
+        rule.ports.kind === 'any-port' ||
+        rule.ports.ports.some((m) => portMatches(m, dst.endpoint, port.port, port.protocol))
+      ) {
+        mask |= 1 << j;
+      }
+    }
+    return mask;
+  };
+
+  const { offsets, columns } = columnOffsets(destinations);
+  const cells = new Uint32Array(n * columns);
+  const table: Verdict[] = [];
+  const pairs = new Map<number, number>();
+  const pairId = (egress: number, ingress: number): number => {
+    const key = egress * 0x400000 + ingress;
+    let id = pairs.get(key);
+    if (id === undefined) {
+      const e = directions[egress] as DirectionVerdict;
+      const i = directions[ingress] as DirectionVerdict;
+      id = table.length;
+      table.push(Object.freeze({ allowed: e.allowed && i.allowed, egress: e, ingress: i }));
+      pairs.set(key, id);
+    }
+    return id;
+  };
+  const egressSetsUsed = [...new Set(egressSet)].filter((e) => e >= 0);
+  const egressIds = new Int32Array(sets.length);
+  const ingressIds = new Int32Array(n);
+  const masks = new Int32Array(n);
+  for (let d = 0; d < destinations.length; d++) {
+    const dst = destinations[d] as Destination;
+    const di = dst.classIndex;
+    const inSet = di >= 0 ? (ingressSet[di] as number) : -1;
+    for (let p = 0; p < dst.ports.length; p++) {
+      const port = dst.ports[p] as PortSpec;
+      for (const e of egressSetsUsed) {
+        const set = sets[e] as RuleSet;
+        const ports = portMask(set, dst, port);
+        let mask = 0;
+        for (let j = 0; j < set.rules.length; j++) {
+          if ((ports & (1 << j)) === 0) continue;
+          const { policy, rule } = set.rules[j] as { policy: CompiledPolicy; rule: CompiledRule };
+          const reaches =
+            di >= 0
+              ? (flagsOf(policy, rule)?.[di] ?? 1) === 1
+              : rule.peers.kind === 'any-peer' ||
+                rule.peers.peers.some((peer) => peerMatches(ctx, policy, peer, dst.endpoint));
+          if (reaches) mask |= 1 << j;
+        }
+        egressIds[e] = directionId(e, mask);
+      }
+      if (di < 0) ingressIds.fill(1);
+      else if (inSet < 0) ingressIds.fill(0);
+      else {
+        const set = sets[inSet] as RuleSet;
+        const ports = portMask(set, dst, port);
+        masks.fill(0);
+        for (let j = 0; j < set.rules.length; j++) {
+          if ((ports & (1 << j)) === 0) continue;
+          const { policy, rule } = set.rules[j] as { policy: CompiledPolicy; rule: CompiledRule };
+          const f = flagsOf(policy, rule);
+          const bit = 1 << j;
+          if (!f) for (let s = 0; s < n; s++) masks[s] = (masks[s] as number) | bit;
+          else for (let s = 0; s < n; s++) if (f[s] === 1) masks[s] = (masks[s] as number) | bit;
+        }
+        let lastMask = -1;
+        let lastId = 0;
+        for (let s = 0; s < n; s++) {
+          const m = masks[s] as number;
+          if (m !== lastMask) {
+            lastMask = m;
+            lastId = directionId(inSet, m);
+          }
+          ingressIds[s] = lastId;
+        }
+      }
+      const at = ((offsets[d] as number) + p) * n;
+      let lastKey = -1;
+      let lastPair = 0;
+      for (let s = 0; s < n; s++) {
+        const e = egressSet[s] as number;
+        const eg = e < 0 ? 0 : (egressIds[e] as number);
+        const key = eg * 0x400000 + (ingressIds[s] as number);
+        if (key !== lastKey) {
+          lastKey = key;
+          lastPair = pairId(eg, ingressIds[s] as number);
+        }
+        cells[at + s] = lastPair;
+      }
+    }
+  }
+  return new ClassMatrix(classes, externals, destinations, offsets, cells, table);
 }
 
 export function destinationsOf(
@@ -450,8 +654,10 @@ export function computeMatrix(
 ): ClassMatrix {
   const evaluator = new ClassEvaluator(ctx, classes);
   const destinations = destinationsOf(ctx, classes, allPolicies, options, evaluator);
-  return new ClassMatrix(classes, options.externals ?? [], destinations, (s, dst, p) =>
-    evaluator.evaluate(s, dst, p.port, p.protocol),
+  const externals = options.externals ?? [];
+  return (
+    maskedMatrix(ctx, evaluator, classes, externals, destinations) ??
+    fillMatrix(evaluator, classes, externals, destinations)
   );
 }
 
