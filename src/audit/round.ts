@@ -135,6 +135,15 @@ export interface RoundReport {
   readonly skipped: readonly SkippedClass[];
   readonly failedPods: readonly FailedPod[];
   readonly probes: readonly ProbeRecord[];
+  /** Where the time went, in milliseconds. */
+  readonly timings: {
+    readonly plan: number;
+    readonly servers: number;
+    readonly settle: number;
+    readonly clients: number;
+    readonly confirm: number;
+    readonly total: number;
+  };
 }
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -164,6 +173,8 @@ export async function runRound(
 ): Promise<RoundReport> {
   const sleep = options.sleep ?? wait;
   const progress = options.onProgress ?? (() => undefined);
+  const t0 = performance.now();
+  const mark = (): number => performance.now();
   const { snapshot } = buildSnapshot(input.cluster, options.profile);
   const ctx = evalContext(snapshot);
   const allPolicies = [...snapshot.policies.values()].flat();
@@ -187,9 +198,12 @@ export async function runRound(
     skipped: plan.skipped.length,
   });
 
+  const tPlan = mark();
   const { started, failed } = await runner.startServers(plan.servers);
   progress({ phase: 'servers', started: started.length, failed: failed.length });
+  const tServers = mark();
   if (options.settleMs > 0) await sleep(options.settleMs);
+  const tSettle = mark();
 
   const externalPorts = new Map(
     options.externals.map((e) => [
@@ -229,6 +243,7 @@ export async function runRound(
   );
   progress({ phase: 'probe', pods: runs.length, probes: probes.length * plan.clients.length });
   const outcomes = probes.length > 0 ? await runner.runClients(runs) : [];
+  const tClients = mark();
 
   const classify = (outcome: ClientOutcome, id: string, attempts: Parameters<typeof compare>[1]) => {
     const ref = refs.get(id);
@@ -362,6 +377,7 @@ export async function runRound(
     }
   }
 
+  const tConfirm = mark();
   const unexpectedAllow = mismatches.filter((m) => m.kind === 'unexpected-allow').length;
   const podPairProbes = podPairCount(snapshot, input.nodes.length, portsFor, options);
   const summary = {
@@ -387,6 +403,14 @@ export async function runRound(
     skipped: plan.skipped,
     failedPods,
     probes: records,
+    timings: {
+      plan: Math.round(tPlan - t0),
+      servers: Math.round(tServers - tPlan),
+      settle: Math.round(tSettle - tServers),
+      clients: Math.round(tClients - tSettle),
+      confirm: Math.round(tConfirm - tClients),
+      total: Math.round(tConfirm - t0),
+    },
   };
 }
 

@@ -19,6 +19,7 @@ export function auditJson(
       inconclusive: report.inconclusive,
       skipped: report.skipped,
       failedPods: report.failedPods,
+      timings: report.timings,
       ...(includeProbes ? { probes: report.probes } : {}),
       ...extra,
     },
