@@ -286,8 +286,14 @@ export async function runRound(
       });
       continue;
     }
-    for (const r of outcome.results) {
-      const c = classify(outcome, r.id, r.attempts);
+    // A client that reached none of the targets it is allowed to reach has a broken network of its
+    // own: its blocked probes are no evidence that policy blocked them (they stay inconclusive),
+    // while its failed allowed probes still go to confirmation like any candidate.
+    const classified = outcome.results.map((r) => ({ r, c: classify(outcome, r.id, r.attempts) }));
+    const allowed = classified.filter((x) => x.c?.verdict.allowed);
+    const deaf =
+      allowed.length > 0 && !classified.some((x) => x.c && finalOutcome(x.r.attempts).kind === 'connected');
+    for (const { r, c } of classified) {
       if (!c) continue;
       probeCount++;
       const u = unsettled(outcome, c.ref, '');
@@ -310,7 +316,15 @@ export async function runRound(
             ? `${c.ref.target.server.spec.namespace}/${c.ref.target.server.spec.key}`
             : undefined,
       });
-      if (c.comparison.kind === 'match' && c.comparison.flaky) {
+      if (deaf && !c.verdict.allowed) {
+        inconclusive.push(
+          unsettled(
+            outcome,
+            c.ref,
+            `the client pod reached none of its ${allowed.length} allowed targets: its blocked probes prove nothing`,
+          ),
+        );
+      } else if (c.comparison.kind === 'match' && c.comparison.flaky) {
         flakyCount++;
         flaky.push(unsettled(outcome, c.ref, 'connected after failed attempts'));
       } else if (c.comparison.kind === 'inconclusive') {
