@@ -39,8 +39,13 @@ const AUDIT = [
   '3s',
 ];
 
-async function audit(): Promise<{ code: number | null; json: AuditJson }> {
-  const run = await netaudit(AUDIT);
+async function audit(
+  namespaces: readonly string[] = NAMESPACES,
+): Promise<{ code: number | null; json: AuditJson }> {
+  const args = [...AUDIT];
+  const at = args.indexOf('-n');
+  args.splice(at, NAMESPACES.length * 2, ...namespaces.flatMap((n) => ['-n', n]));
+  const run = await netaudit(args);
   return { code: run.code, json: parseAudit(run) };
 }
 
@@ -144,16 +149,20 @@ describe('netaudit audit on the seed examples (lab, real packets)', { timeout: 9
     expectProbed(p, 'seed-egress/app-', 'seed-egress/agent', '9100/TCP', 'deny');
     // 08 except: 198.19.0.0/16 except 198.19.2.0/24 (nalab-node-2's pods)
     const exceptProbes = find(p, 'seed-except/client', 'seed-except/database', '5432/TCP');
-    assert.ok(
-      exceptProbes.some(
-        (r) => r.srcNode === 'nalab-node-1' && r.expected === 'allow' && r.observed === 'connected',
-      ),
-    );
-    assert.ok(
-      exceptProbes.some(
-        (r) => r.srcNode === 'nalab-node-2' && r.expected === 'deny' && r.observed === 'refused',
-      ),
-    );
+    const fromNode1 = exceptProbes.filter((r) => r.srcNode === 'nalab-node-1');
+    const fromNode2 = exceptProbes.filter((r) => r.srcNode === 'nalab-node-2');
+    assert.ok(fromNode1.length > 0 && fromNode2.length > 0);
+    for (const r of fromNode1) {
+      assert.equal(r.expected, 'allow');
+      assert.ok(
+        r.observed === 'connected' || flakyKeys.has(flowKey(r)),
+        `${flowKey(r)} observed ${r.observed}`,
+      );
+    }
+    for (const r of fromNode2) {
+      assert.equal(r.expected, 'deny');
+      assert.notEqual(r.observed, 'connected');
+    }
     // 09 port range
     expectProbed(p, 'seed-ports/db', 'ip:203.0.113.8', '32000/TCP', 'allow');
     expectProbed(p, 'seed-ports/db', 'ip:203.0.113.8', '32768/TCP', 'allow');
@@ -170,7 +179,15 @@ describe('netaudit audit on the seed examples (lab, real packets)', { timeout: 9
   test('enforcer-off on one node: exit 1, the unexpected-allow flows are exactly those it should have denied, each naming it', async () => {
     const node = 'nalab-node-1';
     await labCommand(['fault', 'enforcer-off', '--node', node]);
-    const { code, json } = await audit();
+    // Five examples with egress and ingress isolation, ipBlock and except: fewer probe pods than the
+    // whole seed, so the 2-core lab is not the thing being measured.
+    const { code, json } = await audit([
+      'seed-demo',
+      'seed-locked',
+      'seed-suspicious',
+      'seed-egress',
+      'seed-except',
+    ]);
     assert.equal(code, 1);
     const probes = json.probes ?? [];
     const shouldOpen = new Set(
