@@ -56,6 +56,9 @@ export function request(
         key: pki('admin.key'),
         headers: body === undefined ? {} : { 'content-type': contentType },
         timeout: 15_000,
+        // A fresh connection per request: a kept-alive socket the API server closed meanwhile fails
+        // the next write with EPIPE.
+        agent: false,
       },
       (res) => {
         let text = '';
