@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { applyFile, applyText, deleteNamespaces, waitForPods } from '../test/e2e/support/apply.ts';
+import { SEED_NAMESPACES } from '../test/e2e/support/seed.ts';
 import { KUBECONFIG, REPO } from '../test/lab/config.ts';
 import { LAB_IMAGE } from '../test/lab/image.ts';
 import { ensureLabUp } from '../test/lab/lab.ts';
@@ -123,19 +124,7 @@ const results: Record<string, unknown> = {
 };
 
 // 1. The seed scenario.
-const SEED_NS = [
-  'seed-demo',
-  'seed-locked',
-  'seed-open',
-  'seed-suspicious',
-  'seed-podsel',
-  'production',
-  'security',
-  'dev',
-  'seed-egress',
-  'seed-except',
-  'seed-ports',
-];
+const SEED_NS = SEED_NAMESPACES;
 await applyFile(resolve(REPO, 'examples/lab/seed.yaml'));
 await waitForPods(SEED_NS);
 const seed = audit(SEED_NS, [

@@ -10,21 +10,9 @@ import { LAB_IMAGE } from '../../lab/image.ts';
 import { ensureLabUp, labCommand } from '../../lab/lab.ts';
 import { applyFile, deleteNamespaces, podIP, request, waitForPods } from '../support/apply.ts';
 import { netaudit, parseAudit, type Run } from '../support/netaudit.ts';
+import { SEED_FILE, SEED_NAMESPACES } from '../support/seed.ts';
 
-const SEED = new URL('../../../examples/lab/seed.yaml', import.meta.url).pathname;
-const NAMESPACES = [
-  'seed-demo',
-  'seed-locked',
-  'seed-open',
-  'seed-suspicious',
-  'seed-podsel',
-  'production',
-  'security',
-  'dev',
-  'seed-egress',
-  'seed-except',
-  'seed-ports',
-];
+const NAMESPACES = SEED_NAMESPACES;
 const BASE = ['audit', '-n', 'seed-demo', '--profile', 'kube-router', '-o', 'json'];
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
@@ -64,7 +52,7 @@ function startAudit(args: readonly string[]): { done: Promise<Run>; kill: () => 
 describe('netaudit audit under faults (lab, real packets)', { timeout: 900_000 }, () => {
   before(async () => {
     await ensureLabUp();
-    await applyFile(SEED);
+    await applyFile(SEED_FILE);
     await waitForPods(NAMESPACES);
   });
   after(async () => {

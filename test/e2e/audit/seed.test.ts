@@ -7,21 +7,9 @@ import { after, before, describe, test } from 'node:test';
 import { ensureLabUp, labCommand } from '../../lab/lab.ts';
 import { applyFile, deleteNamespaces, waitForPods } from '../support/apply.ts';
 import { type AuditJson, flowKey, netaudit, type ProbeRecord, parseAudit } from '../support/netaudit.ts';
+import { SEED_FILE, SEED_NAMESPACES } from '../support/seed.ts';
 
-const SEED = new URL('../../../examples/lab/seed.yaml', import.meta.url).pathname;
-const NAMESPACES = [
-  'seed-demo',
-  'seed-locked',
-  'seed-open',
-  'seed-suspicious',
-  'seed-podsel',
-  'production',
-  'security',
-  'dev',
-  'seed-egress',
-  'seed-except',
-  'seed-ports',
-];
+const NAMESPACES = SEED_NAMESPACES;
 const AUDIT = [
   'audit',
   ...NAMESPACES.flatMap((n) => ['-n', n]),
@@ -80,7 +68,7 @@ function expectProbed(
 describe('netaudit audit on the seed examples (lab, real packets)', { timeout: 900_000 }, () => {
   before(async () => {
     await ensureLabUp();
-    await applyFile(SEED);
+    await applyFile(SEED_FILE);
     await waitForPods(NAMESPACES);
   });
   after(async () => {
