@@ -35,7 +35,8 @@ export const API_PORT = 6443;
 export const API_SERVER = `https://${HOST_IP}:${API_PORT}`;
 export const ETCD_CLIENT = 'http://127.0.0.1:2379';
 export const ETCD_PEER = 'http://127.0.0.1:2380';
-export const SERVICE_CIDR = '10.96.0.0/16';
+/** Allocated only (never routed, never probed); inside the lab's own 198.18.0.0/15 like every lab address. */
+export const SERVICE_CIDR = '198.18.16.0/20';
 export const MAX_NODES = 80;
 
 export interface NodeSpec {

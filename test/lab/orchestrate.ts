@@ -240,7 +240,7 @@ export async function ensurePki(nodes: number[]): Promise<void> {
   const san = [
     `IP:${HOST_IP}`,
     'IP:127.0.0.1',
-    'IP:10.96.0.1',
+    'IP:198.18.16.1',
     'DNS:localhost',
     'DNS:kubernetes',
     'DNS:kubernetes.default',
