@@ -86,7 +86,7 @@ export function externalSpec(ip: string, k: number): ExternalSpec {
   return { ip, netns: `nalab-ext-${oct}`, bridgeIp: `198.18.0.${100 + k}`, hostVeth: `nalab-x${oct}` };
 }
 
-/** Stand-ins created by default: 203.0.113.8 stands in for the seed's 8.8.8.8; .9 is a second host. */
+/** Stand-ins created by default: 203.0.113.8 stands in for the seed's public DNS address; .9 is a second host. */
 export const DEFAULT_EXTERNALS = ['203.0.113.8', '203.0.113.9'];
 /** Ports every stand-in (and the lab tool's default server) listens on. */
 export const EXTERNAL_PORTS = [

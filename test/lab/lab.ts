@@ -88,13 +88,19 @@ export function kubeConfig(): k8s.KubeConfig {
 export const coreApi = () => kubeConfig().makeApiClient(k8s.CoreV1Api);
 
 /**
- * A raw API request with the admin credentials: the body is sent exactly as given. Use it for objects
- * written as in manifests: @kubernetes/client-node's typed serializer silently drops fields whose
- * TypeScript name differs from the JSON name (NetworkPolicy `from` is `_from` there).
+ * A raw API request with the admin credentials: the body is sent exactly as given (an object as JSON,
+ * a string as is, with `contentType`). Use it for objects written as in manifests: @kubernetes/client-node's
+ * typed serializer silently drops fields whose TypeScript name differs from the JSON name
+ * (NetworkPolicy `from` is `_from` there).
  */
-export function kubeRequest<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+export function kubeRequest<T = unknown>(
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+): Promise<T> {
   const pki = (f: string) => readFileSync(resolve(PKI_DIR, f));
-  const data = body === undefined ? undefined : JSON.stringify(body);
+  const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolveReq, reject) => {
     const req = https.request(
       `${API_SERVER}${path}`,
@@ -103,8 +109,11 @@ export function kubeRequest<T = unknown>(method: string, path: string, body?: un
         ca: pki('ca.crt'),
         cert: pki('admin.crt'),
         key: pki('admin.key'),
-        headers: data ? { 'content-type': 'application/json' } : {},
-        timeout: 10_000,
+        headers: data === undefined ? {} : { 'content-type': contentType },
+        timeout: 15_000,
+        // A fresh connection per request: a kept-alive socket the API server closed meanwhile fails
+        // the next write with EPIPE.
+        agent: false,
       },
       (res) => {
         let text = '';
@@ -114,12 +123,12 @@ export function kubeRequest<T = unknown>(method: string, path: string, body?: un
         res.on('end', () => {
           const code = res.statusCode ?? 0;
           if (code >= 300)
-            reject(Object.assign(new Error(`${method} ${path}: ${code} ${text.slice(0, 300)}`), { code }));
+            reject(Object.assign(new Error(`${method} ${path}: ${code} ${text.slice(0, 400)}`), { code }));
           else resolveReq((text ? JSON.parse(text) : undefined) as T);
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timeout`)));
     req.on('error', reject);
     req.end(data);
   });

@@ -2,14 +2,10 @@
 //  - a stray drop of one flow is reported as exactly that unexpected-deny;
 //  - an audit killed with SIGKILL mid-round leaves probe pods that the next run deletes.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { KUBECONFIG, REPO } from '../../lab/config.ts';
-import { LAB_IMAGE } from '../../lab/image.ts';
 import { ensureLabUp, labCommand } from '../../lab/lab.ts';
 import { applyFile, deleteNamespaces, podIP, request, waitForPods } from '../support/apply.ts';
-import { netaudit, parseAudit, type Run } from '../support/netaudit.ts';
+import { netaudit, parseAudit, startNetaudit } from '../support/netaudit.ts';
 import { SEED_FILE, SEED_NAMESPACES } from '../support/seed.ts';
 
 const NAMESPACES = SEED_NAMESPACES;
@@ -30,23 +26,6 @@ async function probePods(): Promise<string[]> {
     items: { metadata: { namespace: string; name: string } }[];
   };
   return list.items.map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
-}
-
-function startAudit(args: readonly string[]): { done: Promise<Run>; kill: () => void } {
-  const child = spawn(resolve(REPO, 'bin/netaudit'), args, {
-    env: { ...process.env, KUBECONFIG, NETAUDIT_IMAGE: LAB_IMAGE, CI: 'true' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString();
-  });
-  const done = new Promise<Run>((ok) => child.on('close', (code) => ok({ code, stdout, stderr })));
-  return { done, kill: () => child.kill('SIGKILL') };
 }
 
 describe('netaudit audit under faults (lab, real packets)', { timeout: 900_000 }, () => {
@@ -75,7 +54,7 @@ describe('netaudit audit under faults (lab, real packets)', { timeout: 900_000 }
     assert.ok(flow, 'the dry run plans scanner -> prod 80/TCP from node 1 to node 2');
     const [ns, client] = flow.clientPod.split('/') as [string, string];
     const server = flow.serverPod.split('/')[1] as string;
-    const audit = startAudit([...BASE, '--client-delay', '8s']);
+    const audit = startNetaudit([...BASE, '--client-delay', '8s']);
     // The drop goes in while the clients wait (8 s), for the first probe and for its confirmation.
     for (const pod of [client, `${client.replace(/-p\d+$/, '')}-c0`]) {
       await until(
@@ -111,7 +90,7 @@ describe('netaudit audit under faults (lab, real packets)', { timeout: 900_000 }
   });
 
   test('a run killed with SIGKILL mid-round leaves pods that the next run deletes', async () => {
-    const killed = startAudit([...BASE, '--client-delay', '20s']);
+    const killed = startNetaudit([...BASE, '--client-delay', '20s']);
     await until('probe pods of the first run', async () =>
       (await probePods()).length >= 4 ? true : undefined,
     );

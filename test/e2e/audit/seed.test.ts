@@ -102,7 +102,7 @@ describe('netaudit audit on the seed examples (lab, real packets)', { timeout: 9
 
   test("every example's allowed and denied flows were really probed, TCP and UDP, and to the stand-ins", () => {
     const p = healthy.probes ?? [];
-    // 01 demo: only env=security reaches production; production reaches only 8.8.8.8 (203.0.113.8).
+    // 01 demo: only env=security reaches production; production reaches only the seed's DNS address (its stand-in 203.0.113.8).
     expectProbed(p, 'seed-demo/scanner', 'seed-demo/prod-', '80/TCP', 'allow');
     expectProbed(p, 'seed-demo/scanner', 'seed-demo/prod-', '80/UDP', 'allow');
     expectProbed(p, 'seed-demo/dev', 'seed-demo/prod-', '80/TCP', 'deny');

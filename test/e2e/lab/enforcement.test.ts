@@ -1,7 +1,7 @@
 /**
  * The lab enforces NetworkPolicies as upstream semantics say, proven with real TCP connections and UDP
  * datagrams from inside pod network namespaces (the lab's own nettool, not netaudit's engine), using
- * the seed document's example policies (shared/seed/network-policies.md). 8.8.8.8 is played by the
+ * the seed document's example policies (shared/seed/network-policies.md). The seed's public DNS address is played by the
  * stand-in 203.0.113.8. Pods are spread over two nodes, so most flows cross nodes.
  */
 import { after, before, describe, it } from 'node:test';
@@ -181,7 +181,7 @@ describe('lab enforcement of the seed example policies', () => {
     await removeAll();
   });
 
-  it('egress ipBlock 203.0.113.8/32 (the seed 8.8.8.8) allows only that address', async () => {
+  it('egress ipBlock 203.0.113.8/32 (stand-in for the seed public DNS address) allows only that address', async () => {
     await apply(PROD, {
       metadata: { name: 'outbound-8888' },
       spec: {

@@ -1,10 +1,8 @@
 // Applies manifests to the lab's API server with server-side apply (as `kubectl apply --server-side`),
 // sending the objects exactly as written (no typed client that renames `from`).
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
-import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { API_SERVER, PKI_DIR } from '../../lab/config.ts';
+import { kubeRequest } from '../../lab/lab.ts';
 
 interface ObjectHead {
   apiVersion: string;
@@ -39,45 +37,8 @@ export function objectPath(o: ObjectHead): string {
   return `${base}${ns}/${plural}/${o.metadata.name}`;
 }
 
-export function request(
-  method: string,
-  path: string,
-  body?: string,
-  contentType = 'application/json',
-): Promise<unknown> {
-  const pki = (f: string) => readFileSync(resolve(PKI_DIR, f));
-  return new Promise((ok, fail) => {
-    const req = https.request(
-      `${API_SERVER}${path}`,
-      {
-        method,
-        ca: pki('ca.crt'),
-        cert: pki('admin.crt'),
-        key: pki('admin.key'),
-        headers: body === undefined ? {} : { 'content-type': contentType },
-        timeout: 15_000,
-        // A fresh connection per request: a kept-alive socket the API server closed meanwhile fails
-        // the next write with EPIPE.
-        agent: false,
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => {
-          text += c.toString();
-        });
-        res.on('end', () => {
-          const code = res.statusCode ?? 0;
-          if (code >= 300)
-            fail(Object.assign(new Error(`${method} ${path}: ${code} ${text.slice(0, 400)}`), { code }));
-          else ok(text ? JSON.parse(text) : undefined);
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timeout`)));
-    req.on('error', fail);
-    req.end(body);
-  });
-}
+/** The lab's raw API request (admin credentials, body sent as written). */
+export const request = kubeRequest;
 
 export function objectsOf(text: string): ObjectHead[] {
   return parseAllDocuments(text)

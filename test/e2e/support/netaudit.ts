@@ -10,29 +10,41 @@ export interface Run {
   stderr: string;
 }
 
-export function netaudit(args: readonly string[], timeoutMs = 300_000): Promise<Run> {
-  return new Promise((ok, fail) => {
-    const child = spawn(resolve(REPO, 'bin/netaudit'), args, {
-      env: { ...process.env, KUBECONFIG, NETAUDIT_IMAGE: LAB_IMAGE, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`netaudit ${args.join(' ')} timed out after ${timeoutMs} ms\n${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      ok({ code, stdout, stderr });
-    });
+/** Starts bin/netaudit as a user would (KUBECONFIG set, not a TTY): its result, and a way to kill it. */
+export function startNetaudit(args: readonly string[]): {
+  done: Promise<Run>;
+  kill: (signal?: NodeJS.Signals) => void;
+} {
+  const child = spawn(resolve(REPO, 'bin/netaudit'), args, {
+    env: { ...process.env, KUBECONFIG, NETAUDIT_IMAGE: LAB_IMAGE, CI: 'true' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => {
+    stdout += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const done = new Promise<Run>((ok) => child.on('close', (code) => ok({ code, stdout, stderr })));
+  return { done, kill: (signal = 'SIGKILL') => child.kill(signal) };
+}
+
+export async function netaudit(args: readonly string[], timeoutMs = 300_000): Promise<Run> {
+  const run = startNetaudit(args);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => {
+      run.kill();
+      fail(new Error(`netaudit ${args.join(' ')} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([run.done, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export interface ProbeRecord {
