@@ -8,6 +8,9 @@ export const STATE_FILE = resolve(LAB_DIR, 'state.json');
 export const LOG_DIR = resolve(LAB_DIR, 'logs');
 export const PKI_DIR = resolve(LAB_DIR, 'pki');
 export const NODES_DIR = resolve(LAB_DIR, 'nodes');
+/** The API server's audit log (requests of netaudit's ServiceAccounts only) and its policy. */
+export const AUDIT_LOG = resolve(LAB_DIR, 'logs', 'audit.log');
+export const AUDIT_POLICY = resolve(LAB_DIR, 'audit-policy.yaml');
 export const NODE_BIN = process.execPath;
 export const NETAUDIT_BIN = resolve(REPO, 'bin/netaudit');
 export const NETTOOL = resolve(REPO, 'test/lab/nettool.ts');
