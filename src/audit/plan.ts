@@ -75,9 +75,20 @@ export function probePodName(role: 'srv' | 'cli', classId: string, nodeIndex: nu
   return `netaudit-${role}-${classId}-n${nodeIndex}${part > 0 ? `-${part}` : ''}`;
 }
 
-export function planRound(input: PlanInput): RoundPlan {
-  const servers: ServerSpec[] = [];
-  const clients: ClientSpec[] = [];
+/** A class that will be probed, with what its probe pods carry. */
+export interface ScopedClass {
+  readonly cls: PodClass;
+  readonly labels: Labels;
+  readonly containerPorts: readonly NamedContainerPort[];
+  readonly listen: readonly PortSpec[];
+}
+
+/** The classes a round probes (in scope, safe to imitate) and those it skips with a reason. */
+export function scopeClasses(input: PlanInput): {
+  readonly scoped: readonly ScopedClass[];
+  readonly skipped: readonly SkippedClass[];
+} {
+  const scoped: ScopedClass[] = [];
   const skipped: SkippedClass[] = [];
   const wanted = new Set(input.namespaces);
   const reserved = input.projection.labelKeys.filter((k) => k.startsWith(input.reservedLabelPrefix));
@@ -113,7 +124,26 @@ export function planRound(input: PlanInput): RoundPlan {
         containerPorts.push({ name: undefined, port: p.port, protocol: p.protocol });
       }
     }
-    input.nodes.forEach((node, i) => {
+    scoped.push({ cls, labels, containerPorts, listen });
+  }
+  return { scoped, skipped };
+}
+
+/**
+ * The probe pods of a round. `assignment` (class id -> indices into `input.nodes`, from `rotate`)
+ * limits each class to some nodes; a class it does not list gets none. Without it every class is
+ * on every node. Pod names carry the index in the full node list, so a pod's name does not depend
+ * on which other nodes the round covers.
+ */
+export function planRound(input: PlanInput, assignment?: ReadonlyMap<string, readonly number[]>): RoundPlan {
+  const servers: ServerSpec[] = [];
+  const clients: ClientSpec[] = [];
+  const { scoped, skipped } = scopeClasses(input);
+  const everyNode = input.nodes.map((_, i) => i);
+  for (const { cls, labels, containerPorts, listen } of scoped) {
+    for (const i of assignment ? (assignment.get(cls.id) ?? []) : everyNode) {
+      const node = input.nodes[i];
+      if (node === undefined) continue;
       if (listen.length > 0) {
         servers.push({
           key: probePodName('srv', cls.id, i),
@@ -132,7 +162,7 @@ export function planRound(input: PlanInput): RoundPlan {
         node,
         labels,
       });
-    });
+    }
   }
   return { servers, clients, skipped, nodes: input.nodes };
 }

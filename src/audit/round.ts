@@ -20,7 +20,15 @@ import { finalOutcome } from '../probe/outcome.ts';
 import { makePlan, type ProbePlan, type ProbeSpec, probeId } from '../probe/plan.ts';
 import { splitPlan } from '../probe/split.ts';
 import { type Comparison, compare, type MismatchKind } from './compare.ts';
-import { type ClientSpec, type Guard, planRound, type SkippedClass } from './plan.ts';
+import {
+  type ClientSpec,
+  type Guard,
+  type PlanInput,
+  planRound,
+  type SkippedClass,
+  scopeClasses,
+} from './plan.ts';
+import { type Coverage, rotate } from './rotation.ts';
 import type { ClientOutcome, ClientRun, FailedPod, ProbeRunner, StartedServer } from './runner.ts';
 
 export interface RoundOptions {
@@ -37,6 +45,17 @@ export interface RoundOptions {
   readonly settleMs: number;
   readonly sleep?: (ms: number) => Promise<void>;
   readonly onProgress?: (event: RoundProgress) => void;
+  /** Without it every class is probed on every node (the one-shot audit). */
+  readonly rotation?: RotationOptions;
+}
+
+export interface RotationOptions {
+  /** Probe pods (servers + clients) a round may plan; undefined: no budget. */
+  readonly maxProbePods: number | undefined;
+  /** Its classes are on every node every round. */
+  readonly canaryNamespace: string | undefined;
+  /** The previous completed round's `nextCursor` (0 to start). */
+  readonly cursor: number;
 }
 
 export type RoundProgress =
@@ -135,6 +154,16 @@ export interface RoundReport {
   readonly skipped: readonly SkippedClass[];
   readonly failedPods: readonly FailedPod[];
   readonly probes: readonly ProbeRecord[];
+  /** Which (class, node) pairs this round covered, and where the next round's window starts. */
+  readonly rotation: {
+    readonly coverage: Coverage;
+    /** Class id -> the nodes it was planned on, for every class in scope (none: an empty list). */
+    readonly assignment: ReadonlyMap<string, readonly string[]>;
+    readonly nodes: readonly string[];
+    readonly probePods: number;
+    readonly overBudget: boolean;
+    readonly nextCursor: number;
+  };
   /** Where the time went, in milliseconds. */
   readonly timings: {
     readonly plan: number;
@@ -182,7 +211,7 @@ export async function runRound(
   const classById = new Map(classes.map((c) => [c.id as string, c]));
   const portsFor = (endpoint: Endpoint): PortSpec[] =>
     options.ports ? [...options.ports] : defaultPortsFor(ctx, allPolicies, endpoint);
-  const plan = planRound({
+  const planInput: PlanInput = {
     classes,
     projection,
     nodes: input.nodes,
@@ -190,7 +219,19 @@ export async function runRound(
     guards: input.guards,
     namespaces: options.namespaces,
     reservedLabelPrefix: 'netaudit.io/',
+  };
+  const rotation = rotate({
+    nodes: input.nodes,
+    classes: scopeClasses(planInput).scoped.map((s) => ({
+      id: s.cls.id,
+      namespace: s.cls.namespace,
+      podsPerNode: s.listen.length > 0 ? 2 : 1,
+    })),
+    maxProbePods: options.rotation?.maxProbePods,
+    canaryNamespace: options.rotation?.canaryNamespace,
+    cursor: options.rotation?.cursor ?? 0,
   });
+  const plan = planRound(planInput, rotation.assignment);
   progress({
     phase: 'plan',
     servers: plan.servers.length,
@@ -417,6 +458,16 @@ export async function runRound(
     skipped: plan.skipped,
     failedPods,
     probes: records,
+    rotation: {
+      coverage: rotation.coverage,
+      assignment: new Map(
+        [...rotation.assignment].map(([id, idx]) => [id, idx.flatMap((i) => input.nodes[i] ?? [])]),
+      ),
+      nodes: input.nodes,
+      probePods: rotation.probePods,
+      overBudget: rotation.overBudget,
+      nextCursor: rotation.nextCursor,
+    },
     timings: {
       plan: Math.round(tPlan - t0),
       servers: Math.round(tServers - tPlan),

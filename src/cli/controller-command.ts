@@ -8,6 +8,9 @@ import type { CliCommand } from './command.ts';
 import type { ControllerArgs } from './controller.ts';
 import { envBoolean, envList, envNumber, envString } from './env.ts';
 
+/** About 40 s of pod creation at the default --rate 10/s; docs/configuration.md says why. */
+export const DEFAULT_MAX_PROBE_PODS = 400;
+
 export const controllerCommand: CliCommand = {
   command: 'controller',
   describe: 'Audit continuously: metrics on /metrics, Events, leader election by Lease',
@@ -105,6 +108,11 @@ export const controllerCommand: CliCommand = {
         type: 'number',
         default: envNumber('max-mismatch-series', 200),
         describe: 'Cap on netaudit_mismatches series',
+      })
+      .option('max-probe-pods', {
+        type: 'number',
+        default: envNumber('max-probe-pods', DEFAULT_MAX_PROBE_PODS),
+        describe: 'Probe pods per round; past it classes rotate over the nodes (0: no budget)',
       }),
   run: async (args) => (await import('./controller.ts')).runController(args as unknown as ControllerArgs),
 };

@@ -32,6 +32,7 @@ export interface ControllerArgs {
   readonly concurrency: number;
   readonly rate: number;
   readonly maxMismatchSeries: number;
+  readonly maxProbePods: number;
 }
 
 function ms(flag: string, text: string): number {
@@ -41,6 +42,8 @@ function ms(flag: string, text: string): number {
 }
 
 export async function runController(args: ControllerArgs): Promise<number> {
+  if (!Number.isInteger(args.maxProbePods) || args.maxProbePods < 0)
+    throw new UsageError(`--max-probe-pods ${args.maxProbePods}: a whole number, 0 for no budget`);
   if (!isProfileName(args.profile))
     throw new UsageError(`--profile "${args.profile}" is not one of ${PROFILE_NAMES.join(', ')}`);
   const logger = pino({ name: 'netaudit-controller', level: process.env.NETAUDIT_LOG_LEVEL ?? 'info' });
@@ -68,6 +71,7 @@ export async function runController(args: ControllerArgs): Promise<number> {
     podTimeoutMs: ms('pod-timeout', args.podTimeout),
     concurrency: args.concurrency,
     rate: args.rate,
+    maxProbePods: args.maxProbePods > 0 ? args.maxProbePods : undefined,
     logger,
     metrics,
     instance: 'controller',

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { guardsFor } from '../audit/guards.ts';
+import { standingFindings, verdictKey } from '../audit/rotation.ts';
 import { type Finding, type RoundReport, runRound } from '../audit/round.ts';
 import { toClientNetworkPolicy, toNamespace, toNetworkPolicy, toPod } from '../kube/convert.ts';
 import { isNotFound, kubeError } from '../kube/errors.ts';
@@ -45,6 +46,8 @@ export interface ControllerOptions {
   readonly podTimeoutMs: number;
   readonly concurrency: number;
   readonly rate: number;
+  /** Probe pods a round may plan; past it user classes rotate over the nodes. Undefined: no budget. */
+  readonly maxProbePods: number | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Probe pods of every replica share this instance label, so a new leader finds the old one's. */
@@ -72,6 +75,12 @@ export class Controller {
   private repartitionedDuringRound = false;
   /** Policy changes not yet seen enforced: when they happened and which classes they touched. */
   private readonly pendingEnforcement: { at: number; classes: Set<string> }[] = [];
+  /** Where the next round's node window starts; moves only when a round's results are recorded. */
+  private cursor = 0;
+  /** The mismatches published by the last recorded round (rotation keeps unprobed ones standing). */
+  private standing: Finding[] = [];
+  /** Verdicts (`verdictKey`) changed since the last recorded round: their standing findings are stale. */
+  private changedVerdicts = new Set<string>();
 
   constructor(kc: k8s.KubeConfig, options: ControllerOptions) {
     this.kc = kc;
@@ -203,6 +212,8 @@ export class Controller {
       ...change.classesRemoved,
       ...change.verdictsChanged.flatMap((v) => [v.from, v.to]),
     ];
+    for (const v of change.verdictsChanged)
+      this.changedVerdicts.add(verdictKey(v.from, v.to, v.port, v.protocol));
     if (touched.length === 0 && !change.repartitioned) return;
     if (this.changedDuringRound) {
       for (const c of touched) this.changedDuringRound.add(c);
@@ -377,6 +388,11 @@ export class Controller {
         confirmAttempts: this.options.confirmAttempts,
         clientDelayMs: this.options.clientDelayMs,
         settleMs: 1000,
+        rotation: {
+          maxProbePods: this.options.maxProbePods,
+          canaryNamespace: this.options.canary ? this.options.canaryNamespace : undefined,
+          cursor: this.cursor,
+        },
       });
       if (!this.informers.every((i) => i.isSynced) || !this.leading) outcome = 'aborted';
     } catch (e) {
@@ -407,11 +423,45 @@ export class Controller {
       (f: Finding) => !changed?.has(f.fromClass) && !(f.toClass && changed?.has(f.toClass)),
     );
     const discarded = report.mismatches.length - findings.length;
-    metrics.recordRound({ ...report, mismatches: findings }, seconds);
+    const { rotation } = report;
+    const standing = standingFindings({
+      previous: this.standing,
+      current: findings,
+      // Only a conclusive probe clears a standing mismatch, and not one of a class that changed
+      // mid-round (its findings were discarded above).
+      probed: report.probes.filter(
+        (p) =>
+          (p.observed === 'connected' || p.observed === 'refused' || p.observed === 'timeout') &&
+          !changed?.has(p.fromClass) &&
+          !(p.toClass && changed?.has(p.toClass)),
+      ),
+      classes: new Set(rotation.assignment.keys()),
+      nodes: new Set(rotation.nodes),
+      changedVerdicts: this.changedVerdicts,
+    });
+    this.standing = standing;
+    this.changedVerdicts = new Set();
+    this.cursor = rotation.nextCursor;
+    if (rotation.overBudget)
+      log.warn(
+        { probePods: rotation.probePods, maxProbePods: this.options.maxProbePods },
+        'the canary (on every node) or the least a rotation needs exceeds --max-probe-pods: raise it',
+      );
+    metrics.recordRound({ ...report, mismatches: standing }, seconds);
     metrics.lastSuccessfulRound.set(Date.now() / 1000);
     this.observeEnforcement(findings, started);
     await this.events.publish(findings);
-    log.info({ ...report.summary, mismatches: findings.length, discarded, seconds }, 'round completed');
+    log.info(
+      {
+        ...report.summary,
+        mismatches: findings.length,
+        standing: standing.length,
+        discarded,
+        seconds,
+        coverage: rotation.coverage,
+      },
+      'round completed',
+    );
   }
 
   private observeEnforcement(findings: readonly Finding[], roundStart: number): void {

@@ -18,6 +18,8 @@ export class Metrics {
   readonly classes: Gauge;
   readonly nodesCovered: Gauge;
   readonly nodesSchedulable: Gauge;
+  readonly coverageRatio: Gauge;
+  readonly rotationRounds: Gauge;
   readonly flaky: Counter;
   readonly skippedClasses: Gauge;
   readonly enforcementLatency: Histogram;
@@ -71,7 +73,17 @@ export class Metrics {
     });
     this.nodesCovered = new Gauge({
       name: 'netaudit_nodes_covered',
-      help: 'Nodes probed in the last round',
+      help: 'Nodes with at least one probe pod in the last completed round',
+      registers,
+    });
+    this.coverageRatio = new Gauge({
+      name: 'netaudit_coverage_ratio',
+      help: 'Fraction of the (class, node) pairs in scope probed in the last completed round',
+      registers,
+    });
+    this.rotationRounds = new Gauge({
+      name: 'netaudit_rotation_rounds',
+      help: 'Rounds needed to probe every (class, node) pair under --max-probe-pods (1: every round covers all)',
       registers,
     });
     this.nodesSchedulable = new Gauge({
@@ -164,7 +176,10 @@ export class Metrics {
     for (const p of report.probes) this.probes.inc({ result: p.observed });
     this.flaky.inc(report.summary.flaky);
     this.classes.set(report.summary.classes);
-    this.nodesCovered.set(report.summary.nodes);
+    const coverage = report.rotation.coverage;
+    this.nodesCovered.set(coverage.nodesCovered);
+    this.coverageRatio.set(coverage.pairsTotal > 0 ? coverage.pairsCovered / coverage.pairsTotal : 1);
+    this.rotationRounds.set(coverage.rounds);
     this.skippedClasses.set(report.summary.skipped);
     this.roundDuration.observe(seconds);
     this.setMismatches(report.mismatches);
