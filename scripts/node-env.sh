@@ -19,4 +19,5 @@ netaudit_provision_node() {
   "$NETAUDIT_NODE" --version >/dev/null
 }
 netaudit_provision_node
-export PATH="$(dirname "$NETAUDIT_NODE"):$NETAUDIT_ROOT/node_modules/.bin:$PATH"
+PATH="$(dirname "$NETAUDIT_NODE"):$NETAUDIT_ROOT/node_modules/.bin:$PATH"
+export PATH

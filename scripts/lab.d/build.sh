@@ -72,9 +72,9 @@ GO
     # Replace every staging module that k8s.io/kubernetes requires at v0.0.0 by its published tag.
     gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
     [ -n "$gomod" ] && [ -f "$gomod" ] || exit 1
-    for m in $(sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) v0\.0\.0$#\1#p' "$gomod"); do
+    while read -r m; do
       go mod edit -replace="$m=$m@v0.$minor.${K8S_VERSION##*.}" || exit 1
-    done
+    done < <(sed -n 's#^[[:space:]]*\(k8s\.io/[a-z0-9-]*\) v0\.0\.0$#\1#p' "$gomod")
     say "resolving modules"
     go mod tidy >&2 || exit 1
     ldf="-s -w -X k8s.io/component-base/version.gitVersion=v$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor"
