@@ -5,6 +5,8 @@
 #     packages compile once.
 #   kube-router: `go install` at the only tag the module proxy serves here (v2.1.0, pinned; a lab
 #     fixture run on lab addresses only, never shipped).
+#   kustomize (renders manifests/ for the lab) and the Prometheus Operator's ServiceMonitor and
+#     PrometheusRule CRDs (copied out of its Go module), so manifests/base applies to the lab.
 # Prints the bin directory on stdout; progress goes to stderr.
 set -euo pipefail
 
@@ -13,6 +15,10 @@ KUBE_ROUTER_VERSION="${KUBE_ROUTER_VERSION:-v2.1.0}"
 CACHE="${NETAUDIT_CACHE:-/var/cache/netaudit}"
 K8S_DIR="$CACHE/k8s-v$K8S_VERSION"
 KR_DIR="$CACHE/kube-router-$KUBE_ROUTER_VERSION"
+KUSTOMIZE_VERSION="${KUSTOMIZE_VERSION:-v5.8.1}"
+KUSTOMIZE_DIR="$CACHE/kustomize-$KUSTOMIZE_VERSION"
+PROM_OP_VERSION="${PROM_OP_VERSION:-v0.85.0}"
+PROM_OP_DIR="$CACHE/prometheus-operator-$PROM_OP_VERSION"
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
 START=$SECONDS
@@ -95,9 +101,37 @@ build_kube_router() {
   say "kube-router $KUBE_ROUTER_VERSION built"
 }
 
+# kustomize renders manifests/ for the lab (the same kustomize kubectl embeds, built once).
+build_kustomize() {
+  [ -x "$KUSTOMIZE_DIR/bin/kustomize" ] && return 0
+  need_go
+  say "building kustomize $KUSTOMIZE_VERSION (cold: ~1 min)"
+  mkdir -p "$KUSTOMIZE_DIR/bin"
+  GOBIN="$KUSTOMIZE_DIR/bin" go install -trimpath -ldflags "-s -w" \
+    "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >&2 || fail "kustomize $KUSTOMIZE_VERSION"
+}
+
+# The Prometheus Operator's CRDs (ServiceMonitor, PrometheusRule) as published in its Go module, so
+# manifests/base applies to the lab's API server as it does to a cluster running the operator.
+fetch_crds() {
+  [ -f "$PROM_OP_DIR/crds/monitoring.coreos.com_prometheusrules.yaml" ] && return 0
+  need_go
+  say "fetching Prometheus Operator $PROM_OP_VERSION CRDs"
+  local dir
+  dir=$(cd "$(mktemp -d)" && go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROM_OP_VERSION" |
+    sed -n 's/.*"Dir": "\(.*\)".*/\1/p') || fail "prometheus-operator $PROM_OP_VERSION"
+  [ -d "$dir/example/prometheus-operator-crd" ] || fail "no CRDs in prometheus-operator $PROM_OP_VERSION"
+  mkdir -p "$PROM_OP_DIR/crds"
+  for crd in servicemonitors prometheusrules; do
+    install -m 0644 "$dir/example/prometheus-operator-crd/monitoring.coreos.com_$crd.yaml" "$PROM_OP_DIR/crds/"
+  done
+}
+
 case "${1:-all}" in
   k8s) build_k8s; echo "$K8S_DIR/bin" ;;
   kube-router) build_kube_router; echo "$KR_DIR/bin" ;;
-  all) build_kube_router; build_k8s; echo "$K8S_DIR/bin:$KR_DIR/bin" ;;
-  *) echo "usage: build.sh [all|k8s|kube-router]" >&2; exit 2 ;;
+  kustomize) build_kustomize; echo "$KUSTOMIZE_DIR/bin" ;;
+  crds) fetch_crds; echo "$PROM_OP_DIR/crds" ;;
+  all) build_kube_router; build_k8s; build_kustomize; fetch_crds; echo "$K8S_DIR/bin:$KR_DIR/bin:$KUSTOMIZE_DIR/bin" ;;
+  *) echo "usage: build.sh [all|k8s|kube-router|kustomize|crds]" >&2; exit 2 ;;
 esac

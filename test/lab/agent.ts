@@ -39,6 +39,7 @@ import {
 } from './config.ts';
 import { LAB_IMAGE, LAB_TOOL_IMAGE } from './image.ts';
 import { isAlive, labNetnsInodes, procStartTime } from './procs.ts';
+import { apiServerEnv, provideServiceAccount, serviceAccountMount } from './service-account.ts';
 import { inNetns, netnsExists, netnsList, run, sleep } from './sh.ts';
 
 const log = pino({ base: { node: undefined } });
@@ -543,7 +544,11 @@ function containerEnv(pod: k8s.V1Pod, rec: PodRec, c: k8s.V1Container): Record<s
     PATH: `${dirname(NODE_BIN)}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
     HOSTNAME: rec.name,
     HOME: '/root',
+    ...apiServerEnv(),
   };
+  const sa = serviceAccountMount(pod);
+  // pod-exec.sh bind-mounts these (SOURCE=TARGET;...) in the container's own mount namespace.
+  if (sa) env.NALAB_MOUNTS = `${serviceAccountDir(rec.uid)}=${sa.mountPath}`;
   const expand = (s: string) =>
     s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m2, name?: string) =>
       m2 === '$$' ? '$' : name !== undefined && name in env ? (env[name] ?? '') : m2,
@@ -581,6 +586,28 @@ const files = (rec: PodRec, name: string) => {
     log: resolve(dir, `${name}.log`),
   };
 };
+
+const serviceAccountDir = (uid: string) => resolve(podDir(uid), 'serviceaccount');
+
+/** The projected ServiceAccount token, when the pod mounts one: written before any container starts. */
+async function prepareVolumes(rt: PodRuntime): Promise<void> {
+  const sa = serviceAccountMount(rt.pod);
+  if (!sa) return;
+  const pod = `${rt.rec.namespace}/${rt.rec.name}`;
+  try {
+    await provideServiceAccount(
+      core,
+      rt.pod,
+      sa,
+      serviceAccountDir(rt.rec.uid),
+      () => !rt.gone && !rt.deleting,
+      (e) => L.warn({ pod, err: String(e) }, 'service-account token refresh failed; retrying'),
+    );
+  } catch (e) {
+    // As a kubelet would, start anyway: the container sees no token and says so itself.
+    L.error({ pod, err: String(e) }, 'could not get a service-account token');
+  }
+}
 
 function startContainer(rt: PodRuntime, c: ContainerRec): void {
   const { rec, pod } = rt;
@@ -968,6 +995,8 @@ async function createPod(pod: k8s.V1Pod): Promise<void> {
   if (!hostNetwork) await waitProgrammed(ip);
   if (rt.deleting || rt.gone) return;
   const tRules = performance.now();
+  await prepareVolumes(rt);
+  if (rt.deleting || rt.gone) return;
   rec.phase = 'running';
   for (const c of rec.containers) startContainer(rt, c);
   saveRec(rec);
@@ -1069,6 +1098,7 @@ async function adopt(rec: PodRec, pod: k8s.V1Pod): Promise<void> {
     saveRec(rec);
     await writeStatus(rt);
     if (!rec.hostNetwork) await waitProgrammed(rec.ip);
+    await prepareVolumes(rt);
     if (rt.deleting || rt.gone) return;
     rec.phase = 'running';
     for (const c of rec.containers) startContainer(rt, c);

@@ -22,6 +22,11 @@ export const K8S_VERSION = process.env.K8S_VERSION ?? '1.37.2';
 export const KUBE_ROUTER_VERSION = process.env.KUBE_ROUTER_VERSION ?? 'v2.1.0';
 export const CACHE_DIR = process.env.NETAUDIT_CACHE ?? '/var/cache/netaudit';
 export const K8S_BIN = resolve(CACHE_DIR, `k8s-v${K8S_VERSION}`, 'bin');
+export const KUSTOMIZE_VERSION = process.env.KUSTOMIZE_VERSION ?? 'v5.8.1';
+export const KUSTOMIZE_BIN = resolve(CACHE_DIR, `kustomize-${KUSTOMIZE_VERSION}`, 'bin', 'kustomize');
+export const PROM_OP_VERSION = process.env.PROM_OP_VERSION ?? 'v0.85.0';
+/** The ServiceMonitor and PrometheusRule CRDs the lab installs (scripts/lab.d/build.sh fetches them). */
+export const PROM_OP_CRDS = resolve(CACHE_DIR, `prometheus-operator-${PROM_OP_VERSION}`, 'crds');
 export const KUBE_ROUTER_BIN = resolve(CACHE_DIR, `kube-router-${KUBE_ROUTER_VERSION}`, 'bin', 'kube-router');
 
 /** Addresses: only 198.18.0.0/15 (nodes, pods) and 203.0.113.0/24 (external stand-ins). */

@@ -98,8 +98,13 @@ export function kubeRequest<T = unknown>(
   path: string,
   body?: unknown,
   contentType = 'application/json',
+  /** A bearer token to act as (a ServiceAccount) instead of the lab's admin. */
+  token?: string,
 ): Promise<T> {
   const pki = (f: string) => readFileSync(resolve(PKI_DIR, f));
+  const auth = token
+    ? { headers: { authorization: `Bearer ${token}` } }
+    : { cert: pki('admin.crt'), key: pki('admin.key'), headers: {} };
   const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolveReq, reject) => {
     const req = https.request(
@@ -107,9 +112,8 @@ export function kubeRequest<T = unknown>(
       {
         method,
         ca: pki('ca.crt'),
-        cert: pki('admin.crt'),
-        key: pki('admin.key'),
-        headers: data === undefined ? {} : { 'content-type': contentType },
+        ...auth,
+        headers: data === undefined ? auth.headers : { ...auth.headers, 'content-type': contentType },
         timeout: 15_000,
         // A fresh connection per request: a kept-alive socket the API server closed meanwhile fails
         // the next write with EPIPE.

@@ -132,6 +132,11 @@ async function ensureNode(index: number, all: number[], externals: string[]): Pr
     lines.push(`route replace ${ip}/32 via ${externalSpec(ip, k + 1).bridgeIp}`);
   });
   if (lines.length) await run('ip', ['-n', n.netns, '-batch', '-'], { input: lines.join('\n') });
+  // The host (where the API server listens) routes the node's pods via the node, as a control-plane
+  // node routes pod CIDRs: pods that talk to the API server (netaudit's Deployment) get their replies.
+  // More specific than the host's unreachable 198.18.0.0/15, it leads only into the lab's own netns,
+  // and it goes away with the bridge.
+  await run('ip', ['route', 'replace', n.podCidr, 'via', n.ip]);
   mkdirSync(resolve(NODES_DIR, n.name, 'pods'), { recursive: true });
 }
 

@@ -45,6 +45,21 @@ setup_termination_log() {
 if ! setup_termination_log; then
   echo "nalab: could not set up terminationMessagePath $termpath" >&2
 fi
+# Volumes the agent prepared (the projected ServiceAccount token): SOURCE=TARGET;... Targets live under
+# /run (/var/run links there): a fresh tmpfs on /run gives the container its own /run, as a container
+# runtime does, so nothing is created on the host's.
+if [ -n "${NALAB_MOUNTS:-}" ]; then
+  $M -t tmpfs -o mode=755,size=4m nalab-run /run || echo "nalab: could not mount /run" >&2
+  IFS=';' read -ra mounts <<<"$NALAB_MOUNTS"
+  for m in "${mounts[@]}"; do
+    src=${m%%=*} dst=${m#*=}
+    case "$dst" in
+      /run/* | /var/run/*) mkdir -p "$dst" && $M --bind -o ro "$src" "$dst" ;;
+      *) echo "nalab: volume mount $dst is outside /run: not supported by the lab" >&2 ;;
+    esac
+  done
+fi
+unset NALAB_MOUNTS
 cd "$workdir" 2>/dev/null || cd /
 
 priv=()

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { kubeRequest } from '../../lab/lab.ts';
 
-interface ObjectHead {
+export interface ObjectHead {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string };
@@ -26,8 +26,20 @@ const PLURAL: Record<string, string> = {
   Role: 'roles',
   RoleBinding: 'rolebindings',
   Lease: 'leases',
+  CustomResourceDefinition: 'customresourcedefinitions',
+  ValidatingAdmissionPolicy: 'validatingadmissionpolicies',
+  ValidatingAdmissionPolicyBinding: 'validatingadmissionpolicybindings',
+  ServiceMonitor: 'servicemonitors',
+  PrometheusRule: 'prometheusrules',
 };
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+]);
 
 export function objectPath(o: ObjectHead): string {
   const plural = PLURAL[o.kind];
@@ -78,14 +90,20 @@ interface PodList {
   items: { metadata: { name: string; namespace: string }; status?: { phase?: string; podIP?: string } }[];
 }
 
-/** Waits until every pod of the namespaces runs with an IP (Deployments' pods included). */
+/**
+ * Waits until every workload pod of the namespaces runs with an IP (Deployments' pods included).
+ * netaudit's own probe pods (left by a killed earlier run, say) are not workloads: not waited for.
+ */
 export async function waitForPods(namespaces: readonly string[], timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let pending: string[] = [];
   while (Date.now() < deadline) {
     pending = [];
     for (const ns of namespaces) {
-      const list = (await request('GET', `/api/v1/namespaces/${ns}/pods`)) as PodList;
+      const list = (await request(
+        'GET',
+        `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent('!netaudit.io/probe')}`,
+      )) as PodList;
       if (list.items.length === 0) pending.push(`${ns}/(no pods yet)`);
       for (const p of list.items) {
         if (p.status?.phase !== 'Running' || !p.status.podIP) pending.push(`${ns}/${p.metadata.name}`);

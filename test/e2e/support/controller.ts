@@ -15,8 +15,8 @@ export async function applyRbac(): Promise<void> {
   for (const f of ['namespace.yaml', 'serviceaccount.yaml', 'rbac.yaml']) await applyFile(join(MANIFESTS, f));
 }
 
-/** A kubeconfig holding a short-lived token of the netaudit ServiceAccount. */
-export async function serviceAccountKubeconfig(): Promise<string> {
+/** A short-lived token of the netaudit ServiceAccount (TokenRequest API). */
+export async function serviceAccountToken(): Promise<string> {
   const tr = (await request(
     'POST',
     '/api/v1/namespaces/netaudit/serviceaccounts/netaudit/token',
@@ -26,6 +26,12 @@ export async function serviceAccountKubeconfig(): Promise<string> {
       spec: { expirationSeconds: 7200 },
     }),
   )) as { status: { token: string } };
+  return tr.status.token;
+}
+
+/** A kubeconfig holding a short-lived token of the netaudit ServiceAccount. */
+export async function serviceAccountKubeconfig(): Promise<string> {
+  const token = await serviceAccountToken();
   const ca = readFileSync(resolve(PKI_DIR, 'ca.crt')).toString('base64');
   const dir = mkdtempSync(join(tmpdir(), 'netaudit-sa-'));
   const file = join(dir, 'kubeconfig');
@@ -34,7 +40,7 @@ export async function serviceAccountKubeconfig(): Promise<string> {
     `apiVersion: v1
 kind: Config
 clusters: [{ name: lab, cluster: { server: "${API_SERVER}", certificate-authority-data: "${ca}" } }]
-users: [{ name: netaudit, user: { token: "${tr.status.token}" } }]
+users: [{ name: netaudit, user: { token: "${token}" } }]
 contexts: [{ name: netaudit, context: { cluster: lab, user: netaudit, namespace: netaudit } }]
 current-context: netaudit
 `,
