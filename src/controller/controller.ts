@@ -19,7 +19,7 @@ import { LABEL_PROBE } from '../kube/probe-pods.ts';
 import { nodeInfo } from '../kube/read-cluster.ts';
 import { type Change, IncrementalEngine } from '../model/engine.ts';
 import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
-import type { ExternalTarget, PortSpec } from '../model/matrix.ts';
+import type { ExternalTarget, MatrixOptions, PortSpec } from '../model/matrix.ts';
 import type { CniProfile } from '../policy/profiles.ts';
 import type { Metrics } from '../report/metrics.ts';
 import { CANARY_POLICY, canaryPods, canaryPolicy } from './canary.ts';
@@ -56,10 +56,18 @@ export interface ControllerOptions {
 
 type RoundOutcome = 'completed' | 'aborted' | 'failed';
 
+/** Policy changes awaiting proof of enforcement; beyond this the oldest are forgotten. */
+const MAX_PENDING_ENFORCEMENT = 256;
+
 export class Controller {
   private readonly kc: k8s.KubeConfig;
   private readonly options: ControllerOptions;
-  private readonly engine: IncrementalEngine;
+  private engine: IncrementalEngine;
+  /**
+   * Until the first LISTs are in, events only fill the caches: the engine is then built in one bulk
+   * load. Fed object by object, the initial sync costs quadratic time and a diff per object.
+   */
+  private bulkLoading = true;
   private readonly informers: ResilientInformer<k8s.KubernetesObject>[] = [];
   private readonly elector: LeaderElector;
   private readonly events: EventRecorder;
@@ -81,14 +89,12 @@ export class Controller {
   private standing: Finding[] = [];
   /** Verdicts (`verdictKey`) changed since the last recorded round: their standing findings are stale. */
   private changedVerdicts = new Set<string>();
+  private standingKeys = new Set<string>();
 
   constructor(kc: k8s.KubeConfig, options: ControllerOptions) {
     this.kc = kc;
     this.options = options;
-    this.engine = new IncrementalEngine(options.profile, {
-      ...(options.ports ? { ports: options.ports } : {}),
-      externals: options.externals,
-    });
+    this.engine = new IncrementalEngine(options.profile, this.engineOptions());
     this.events = new EventRecorder(kc, options.identity, options.logger);
     this.elector = new LeaderElector(kc, {
       namespace: options.namespace,
@@ -130,13 +136,19 @@ export class Controller {
       onRestart: () => metrics.informerRestarts.inc({ resource }),
     });
     const apply = (what: string, fn: () => Change): void => {
+      if (this.bulkLoading) return;
       const change = fn();
       this.noteChange(what, change);
     };
     this.informers.push(
       new ResilientInformer<k8s.V1Namespace>(
         this.kc,
-        { ...common('namespaces'), path: '/api/v1/namespaces', list: () => core.listNamespace() },
+        {
+          ...common('namespaces'),
+          path: '/api/v1/namespaces',
+          list: (page) => core.listNamespace(page),
+          transform: withoutManagedFields,
+        },
         {
           add: (o) => apply('namespace', () => this.engine.upsertNamespace(toNamespace(o))),
           update: (o) => apply('namespace', () => this.engine.upsertNamespace(toNamespace(o))),
@@ -150,7 +162,8 @@ export class Controller {
           path: '/api/v1/pods',
           // netaudit's own probe pods are not workloads: never feed them to the engine.
           labelSelector: `!${LABEL_PROBE}`,
-          list: () => core.listPodForAllNamespaces({ labelSelector: `!${LABEL_PROBE}` }),
+          list: (page) => core.listPodForAllNamespaces({ ...page, labelSelector: `!${LABEL_PROBE}` }),
+          transform: cachedPod,
         },
         {
           add: (o) => apply('pod', () => this.engine.upsertPod(toPod(o))),
@@ -164,7 +177,8 @@ export class Controller {
         {
           ...common('networkpolicies'),
           path: '/apis/networking.k8s.io/v1/networkpolicies',
-          list: () => net.listNetworkPolicyForAllNamespaces(),
+          list: (page) => net.listNetworkPolicyForAllNamespaces(page),
+          transform: withoutManagedFields,
         },
         {
           add: (o) => apply('policy', () => this.policyChange(toNetworkPolicy(o))),
@@ -175,6 +189,14 @@ export class Controller {
       ) as unknown as ResilientInformer<k8s.KubernetesObject>,
     );
     await Promise.all(this.informers.map((i) => i.start()));
+    // Synchronous from here to `bulkLoading = false`: no event can slip between the caches and the load.
+    this.engine = IncrementalEngine.from(this.cachedObjects(), this.options.profile, this.engineOptions());
+    for (const issue of this.engine.loadIssues)
+      log.warn(
+        { object: `${issue.kind} ${issue.namespace}/${issue.name}`, field: issue.field },
+        issue.message,
+      );
+    this.bulkLoading = false;
     this.elector.start();
   }
 
@@ -190,8 +212,17 @@ export class Controller {
     return change;
   }
 
+  private engineOptions(): MatrixOptions {
+    return {
+      ...(this.options.ports ? { ports: this.options.ports } : {}),
+      externals: this.options.externals,
+    };
+  }
+
   private trackEnforcement(change: Change): void {
-    if (change.verdictsChanged.length === 0) return;
+    // Only the leader observes enforcement; a follower would only accumulate.
+    if (change.verdictsChanged.length === 0 || !this.leading) return;
+    if (this.pendingEnforcement.length >= MAX_PENDING_ENFORCEMENT) this.pendingEnforcement.shift();
     const classes = new Set<string>();
     for (const v of change.verdictsChanged) {
       classes.add(v.from);
@@ -212,8 +243,14 @@ export class Controller {
       ...change.classesRemoved,
       ...change.verdictsChanged.flatMap((v) => [v.from, v.to]),
     ];
-    for (const v of change.verdictsChanged)
-      this.changedVerdicts.add(verdictKey(v.from, v.to, v.port, v.protocol));
+    // Only changes to flows with a standing mismatch matter (they make it stale): recording every
+    // changed verdict would grow with classes² between rounds, and forever on a follower.
+    if (this.standingKeys.size > 0) {
+      for (const v of change.verdictsChanged) {
+        const key = verdictKey(v.from, v.to, v.port, v.protocol);
+        if (this.standingKeys.has(key)) this.changedVerdicts.add(key);
+      }
+    }
     if (touched.length === 0 && !change.repartitioned) return;
     if (this.changedDuringRound) {
       for (const c of touched) this.changedDuringRound.add(c);
@@ -290,15 +327,22 @@ export class Controller {
     }
   }
 
-  private roundInput(): { namespaces: Namespace[]; pods: Pod[]; policies: NetworkPolicy[] } {
+  /** What the caches hold, in the engine's shapes. */
+  private cachedObjects(): { namespaces: Namespace[]; pods: Pod[]; policies: NetworkPolicy[] } {
     const [nsInf, podInf, npInf] = this.informers as [
       ResilientInformer<k8s.KubernetesObject>,
       ResilientInformer<k8s.KubernetesObject>,
       ResilientInformer<k8s.KubernetesObject>,
     ];
-    const namespaces = nsInf.list().map((o) => toNamespace(o as k8s.V1Namespace));
-    const pods = podInf.list().map((o) => toPod(o as k8s.V1Pod));
-    const policies = npInf.list().map((o) => toNetworkPolicy(o as k8s.V1NetworkPolicy));
+    return {
+      namespaces: nsInf.list().map((o) => toNamespace(o as k8s.V1Namespace)),
+      pods: podInf.list().map((o) => toPod(o as k8s.V1Pod)),
+      policies: npInf.list().map((o) => toNetworkPolicy(o as k8s.V1NetworkPolicy)),
+    };
+  }
+
+  private roundInput(): { namespaces: Namespace[]; pods: Pod[]; policies: NetworkPolicy[] } {
+    const { namespaces, pods, policies } = this.cachedObjects();
     if (this.options.canary) {
       const canary = this.options.canaryNamespace;
       pods.push(...canaryPods(canary));
@@ -440,6 +484,9 @@ export class Controller {
       changedVerdicts: this.changedVerdicts,
     });
     this.standing = standing;
+    this.standingKeys = new Set(
+      standing.map((f) => verdictKey(f.fromClass, f.toClass ?? f.to, f.port, f.protocol)),
+    );
     this.changedVerdicts = new Set();
     this.cursor = rotation.nextCursor;
     if (rotation.overBudget)
@@ -485,6 +532,64 @@ export class Controller {
     await this.elector.stop();
     await Promise.all(this.informers.map((i) => i.stop()));
   }
+}
+
+// What the informer caches keep: they hold every object for the life of the process, and
+// managedFields alone is often a third of an object. A Pod keeps only what toPod reads (plus the
+// name, namespace and resourceVersion the cache keys and compares by): a real Pod is ~7 KB of JSON,
+// mostly spec and status fields netaudit never looks at.
+function withoutManagedFields<T extends k8s.KubernetesObject>(obj: T): T {
+  if (!obj.metadata?.managedFields) return obj;
+  const { managedFields: _, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
+function cachedPod(pod: k8s.V1Pod): k8s.V1Pod {
+  const m = pod.metadata;
+  const spec = pod.spec;
+  const status = pod.status;
+  return {
+    ...(pod.apiVersion !== undefined ? { apiVersion: pod.apiVersion } : {}),
+    ...(pod.kind !== undefined ? { kind: pod.kind } : {}),
+    metadata: {
+      ...(m?.name !== undefined ? { name: m.name } : {}),
+      ...(m?.namespace !== undefined ? { namespace: m.namespace } : {}),
+      ...(m?.uid !== undefined ? { uid: m.uid } : {}),
+      ...(m?.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+      ...(m?.labels !== undefined ? { labels: m.labels } : {}),
+    },
+    ...(spec
+      ? {
+          spec: {
+            containers: (spec.containers ?? []).map((c) => ({
+              name: c.name,
+              ...(c.image !== undefined ? { image: c.image } : {}),
+              ...(c.ports !== undefined
+                ? {
+                    ports: c.ports.map((p) => ({
+                      containerPort: p.containerPort,
+                      ...(p.name !== undefined ? { name: p.name } : {}),
+                      ...(p.protocol !== undefined ? { protocol: p.protocol } : {}),
+                    })),
+                  }
+                : {}),
+            })),
+            ...(spec.hostNetwork !== undefined ? { hostNetwork: spec.hostNetwork } : {}),
+            ...(spec.nodeName !== undefined ? { nodeName: spec.nodeName } : {}),
+          },
+        }
+      : {}),
+    ...(status
+      ? {
+          status: {
+            ...(status.phase !== undefined ? { phase: status.phase } : {}),
+            ...(status.podIP !== undefined ? { podIP: status.podIP } : {}),
+            ...(status.podIPs !== undefined ? { podIPs: status.podIPs.map((p) => ({ ip: p.ip })) } : {}),
+            ...(status.hostIP !== undefined ? { hostIP: status.hostIP } : {}),
+          },
+        }
+      : {}),
+  };
 }
 
 export function defaultIdentity(): string {

@@ -9,10 +9,18 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 
+export interface ListPage {
+  readonly limit: number;
+  readonly _continue?: string;
+}
+
 export interface ResilientInformerOptions<T extends k8s.KubernetesObject> {
   readonly resource: string;
   readonly path: string;
-  readonly list: () => Promise<k8s.KubernetesListObject<T>>;
+  /** One page of the LIST: the informer pages through with `limit` and `_continue`. */
+  readonly list: (page: ListPage) => Promise<k8s.KubernetesListObject<T>>;
+  /** Objects per LIST page (default 500, as client-go's reflector). */
+  readonly pageSize?: number;
   readonly labelSelector?: string;
   readonly logger: Logger;
   readonly minListIntervalMs?: number;
@@ -22,6 +30,13 @@ export interface ResilientInformerOptions<T extends k8s.KubernetesObject> {
   readonly onRestart?: (reason: string) => void;
   readonly now?: () => number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * Applied to every listed and watched object before the cache stores it (client-go's
+   * TransformFunc): the cache holds every object for the life of the process, so dropping what is
+   * never read (managedFields above all) is most of its memory. Must keep metadata.name, namespace
+   * and resourceVersion, which the cache keys and compares by.
+   */
+  readonly transform?: (obj: T) => T;
 }
 
 export interface InformerHandlers<T> {
@@ -31,13 +46,32 @@ export interface InformerHandlers<T> {
 }
 
 class BookmarkWatch extends k8s.Watch {
+  private readonly transform: ((obj: never) => unknown) | undefined;
+
+  constructor(kc: k8s.KubeConfig, transform: ((obj: never) => unknown) | undefined) {
+    super(kc);
+    this.transform = transform;
+  }
+
   override watch(
     path: string,
     queryParams: Record<string, unknown>,
     callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
     done: (err: unknown) => void,
   ): Promise<AbortController> {
-    return super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, done);
+    const transform = this.transform;
+    const cb = transform
+      ? (phase: string, apiObj: unknown, watchObj?: unknown): void =>
+          // BOOKMARK and ERROR objects are not cached (and a transform may not expect them).
+          callback(
+            phase,
+            phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED'
+              ? transform(apiObj as never)
+              : apiObj,
+            watchObj,
+          )
+      : callback;
+    return super.watch(path, { ...queryParams, allowWatchBookmarks: true }, cb, done);
   }
 }
 
@@ -73,11 +107,21 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
       }
       this.lastList = now();
       options.onList?.();
-      return options.list();
+      // Page by page, each page transformed before the next is fetched: a 10k-pod LIST never sits
+      // in memory whole and untransformed. Pages of one LIST are a consistent snapshot.
+      const transform = options.transform;
+      const limit = options.pageSize ?? 500;
+      let list = await options.list({ limit });
+      const items = transform ? list.items.map((o) => transform(o)) : [...list.items];
+      while (list.metadata?._continue) {
+        list = await options.list({ limit, _continue: list.metadata._continue });
+        for (const o of list.items) items.push(transform ? transform(o) : o);
+      }
+      return { ...list, items };
     };
     this.informer = new k8s.ListWatch<T>(
       options.path,
-      new BookmarkWatch(kc),
+      new BookmarkWatch(kc, options.transform as ((obj: never) => unknown) | undefined),
       rateLimitedList,
       false,
       options.labelSelector,

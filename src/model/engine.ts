@@ -99,6 +99,8 @@ export class IncrementalEngine {
   private portCache = new Map<string, PortSpec[]>();
   private memo = new WeakMap<PodInfo, Partial<Record<Direction, CompiledPolicy[]>>>();
   readonly ctx: EvalContext;
+  /** What `from` skipped (a policy that does not compile), for the caller to report. */
+  readonly loadIssues: ObjectIssue[] = [];
 
   constructor(profile: CniProfile, options: MatrixOptions = {}) {
     this.profile = profile;
@@ -114,13 +116,19 @@ export class IncrementalEngine {
     };
   }
 
-  /** Bulk load without computing per-change diffs. */
+  /** Bulk load without computing per-change diffs. Objects it cannot use are in `loadIssues`. */
   static from(input: SnapshotInput, profile: CniProfile, options: MatrixOptions = {}): IncrementalEngine {
     const engine = new IncrementalEngine(profile, options);
     for (const ns of input.namespaces) engine.namespaces.set(ns.metadata.name ?? '', namespaceInfo(ns));
     for (const np of input.policies) {
       const c = compilePolicy(np);
       if (c.ok) engine.setPolicy(c.policy);
+      else {
+        const namespace = np.metadata.namespace ?? 'default';
+        const name = np.metadata.name ?? '';
+        for (const i of c.issues)
+          engine.loadIssues.push({ ...i, kind: 'NetworkPolicy', namespace, name, severity: 'error' });
+      }
     }
     engine.refreshPolicyLists();
     engine.projection = projectionOf(engine.policyLists.values(), profile.ipBlockMatchesPodIPs.value);
@@ -129,6 +137,15 @@ export class IncrementalEngine {
       if (c.kind === 'pod') {
         engine.pods.set(c.pod.key, c.pod);
         engine.place(c.pod);
+      } else if (c.kind === 'invalid') {
+        for (const i of c.issues)
+          engine.loadIssues.push({
+            ...i,
+            kind: 'Pod',
+            namespace: pod.metadata.namespace,
+            name: pod.metadata.name ?? '',
+            severity: 'error',
+          });
       }
     }
     return engine;
