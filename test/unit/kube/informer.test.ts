@@ -51,7 +51,14 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function informer(kc: k8s.KubeConfig, opts: { minListIntervalMs?: number; watchdogMs?: number } = {}) {
+function informer(
+  kc: k8s.KubeConfig,
+  opts: {
+    minListIntervalMs?: number;
+    watchdogMs?: number;
+    transform?: (o: k8s.V1Namespace) => k8s.V1Namespace;
+  } = {},
+) {
   const seen: string[] = [];
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const inf = new ResilientInformer<k8s.V1Namespace>(
@@ -64,6 +71,7 @@ function informer(kc: k8s.KubeConfig, opts: { minListIntervalMs?: number; watchd
       minListIntervalMs: opts.minListIntervalMs ?? 300,
       watchdogMs: opts.watchdogMs ?? 60_000,
       maxBackoffMs: 200,
+      ...(opts.transform ? { transform: opts.transform } : {}),
     },
     {
       add: (o) => seen.push(`add ${o.metadata?.name}`),
@@ -175,5 +183,65 @@ describe('ResilientInformer', () => {
     await sleep(800);
     assert.deepEqual(api.counts, before);
     assert.equal(inf.isSynced, false);
+  });
+
+  test('transform: listed and watched objects are stored transformed; update and delete still work by key', async () => {
+    const full = (name: string, rv: string, team: string) => ({
+      metadata: {
+        name,
+        resourceVersion: rv,
+        labels: { team },
+        managedFields: [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:metadata': {} } }],
+      },
+      spec: { finalizers: ['kubernetes'] },
+    });
+    const api = await fakeApi((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (req.url?.includes('watch=true')) {
+        const events = [
+          { type: 'ADDED', object: full('b', '2', 'blue') },
+          { type: 'MODIFIED', object: full('a', '3', 'green') },
+          {
+            type: 'BOOKMARK',
+            object: { kind: 'Namespace', apiVersion: 'v1', metadata: { resourceVersion: '3' } },
+          },
+          { type: 'DELETED', object: full('b', '4', 'blue') },
+        ];
+        res.write(events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+        return; // keep the stream open
+      }
+      res.end(
+        JSON.stringify({
+          kind: 'NamespaceList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: '1' },
+          items: [full('a', '1', 'red')],
+        }),
+      );
+    });
+    cleanups.push(() => closeServer(api.server));
+    const transformed: string[] = [];
+    const { inf, seen } = informer(api.kc, {
+      transform: (o) => {
+        transformed.push(`${o.metadata?.name}@${o.metadata?.resourceVersion}`);
+        return {
+          metadata: {
+            ...(o.metadata?.name !== undefined ? { name: o.metadata.name } : {}),
+            ...(o.metadata?.resourceVersion !== undefined
+              ? { resourceVersion: o.metadata.resourceVersion }
+              : {}),
+            ...(o.metadata?.labels !== undefined ? { labels: o.metadata.labels } : {}),
+          },
+        };
+      },
+    });
+    await inf.start();
+    await sleep(150);
+    assert.deepEqual(seen, ['add a', 'add b', 'update a', 'delete b']);
+    // The bookmark is not an object: never transformed.
+    assert.deepEqual(transformed, ['a@1', 'b@2', 'a@3', 'b@4']);
+    assert.deepEqual(inf.list(), [
+      { metadata: { name: 'a', resourceVersion: '3', labels: { team: 'green' } } },
+    ]);
   });
 });
