@@ -211,6 +211,12 @@ async function main(): Promise<void> {
   const kubeconfig = await serviceAccountKubeconfig();
   // Default interval (60 s) and settle (5 s); only the probe timeout is raised for the 2-core lab.
   const c = startController(kubeconfig, [], 'netaudit-soak-0');
+  // Interrupted: the controller must not outlive the soak (it would keep the Lease and its port).
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      c.child.kill('SIGKILL');
+      process.exit(130);
+    });
   const t0 = Date.now();
   const end = t0 + MINUTES * 60_000;
   const samples: Sample[] = [];
