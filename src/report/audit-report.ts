@@ -44,10 +44,10 @@ export function auditTable(report: RoundReport, color: boolean): string {
   const out: string[] = [summaryLine(report)];
   if (report.mismatches.length > 0) {
     const table = new Table({
-      head: ['kind', 'flow', 'expected', 'observed', 'node', 'because'],
+      head: ['kind', 'flow', 'expected', 'observed', 'probed on', 'because'],
       style: { head: [], border: [] },
       wordWrap: true,
-      colWidths: [18, 44, 10, 10, 16, 40],
+      colWidths: [18, 44, 10, 11, 20, 40],
     });
     for (const m of report.mismatches) {
       table.push([
@@ -55,7 +55,9 @@ export function auditTable(report: RoundReport, color: boolean): string {
         `${m.from} -> ${m.to} ${m.port}/${m.protocol}`,
         m.expected,
         m.observed,
-        m.nodes.join(', '),
+        // The same flow is probed between every pair of nodes: the placement tells the rows apart,
+        // and the node that failed to enforce (or dropped) is named first.
+        `${m.nodes.join(', ')}\n(${m.srcNode} -> ${m.dstNode ?? 'external'})`,
         m.because.join('\n'),
       ]);
     }

@@ -12,6 +12,7 @@ import {
 import type { NetworkPolicy } from '../../../src/model/k8s.ts';
 import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
+import { auditTable } from '../../../src/report/audit-report.ts';
 import { policy, upstreamModel } from '../../support/fixtures.ts';
 
 const model = upstreamModel();
@@ -135,6 +136,15 @@ describe('audit round (simulated runner)', () => {
         (i) => i.reason === 'probe error: ENETUNREACH' || i.reason.includes('reached none of its'),
       ),
     );
+  });
+
+  test('the audit table tells the same flow probed between different node pairs apart', async () => {
+    const r = await audit([denyIngressX, allowFromY, egressOnlyExternal], nodesNotEnforcing(['n1']));
+    const text = auditTable(r, false);
+    const m = r.mismatches.find((f) => f.srcNode !== f.dstNode && f.dstNode !== undefined);
+    assert.ok(m, 'a cross-node mismatch');
+    assert.ok(text.includes(`(${m.srcNode} -> ${m.dstNode})`), text);
+    assert.match(text, /probed on/);
   });
 
   test('--namespace limits the classes probed, and without policies a namespace is one class', async () => {
