@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { STATE_FILE } from '../../lab/config.ts';
-import { LAB_IMAGE } from '../../lab/image.ts';
 import { ensureLabUp, labCommand } from '../../lab/lab.ts';
 import { applyText, deleteNamespaces, deleteObject, request, waitForPods } from '../support/apply.ts';
 import {
@@ -16,31 +15,10 @@ import {
   startController,
   sumMetric,
 } from '../support/controller.ts';
+import { webAndClient } from '../support/workloads.ts';
 
 const NS = 'ctl';
-const WORKLOADS = `apiVersion: v1
-kind: Namespace
-metadata: { name: ${NS} }
----
-apiVersion: v1
-kind: Pod
-metadata: { name: web, namespace: ${NS}, labels: { app: web } }
-spec:
-  containers: [{ name: c, image: ${LAB_IMAGE}, command: [netaudit], args: [agent, serve, --port, 80/TCP, --port, 80/UDP], ports: [{ containerPort: 80 }, { containerPort: 80, protocol: UDP }] }]
----
-apiVersion: v1
-kind: Pod
-metadata: { name: client, namespace: ${NS}, labels: { app: client } }
-spec:
-  containers: [{ name: c, image: ${LAB_IMAGE}, command: [netaudit], args: [agent, serve, --port, 8080/TCP], ports: [{ containerPort: 8080 }] }]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: web-from-client, namespace: ${NS} }
-spec:
-  podSelector: { matchLabels: { app: web } }
-  ingress: [{ from: [{ podSelector: { matchLabels: { app: client } } }] }]
-`;
+const WORKLOADS = webAndClient(NS);
 const DENY_ALL = `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: { name: deny-all, namespace: ${NS} }

@@ -25,32 +25,11 @@ import {
   waitForPods,
 } from '../support/apply.ts';
 import { metric, netauditEvents, serviceAccountToken, sumMetric } from '../support/controller.ts';
+import { webAndClient } from '../support/workloads.ts';
 
 const NS = 'dep';
 const OVERLAY = resolve(REPO, 'examples/lab/deploy');
-const WORKLOADS = `apiVersion: v1
-kind: Namespace
-metadata: { name: ${NS} }
----
-apiVersion: v1
-kind: Pod
-metadata: { name: web, namespace: ${NS}, labels: { app: web } }
-spec:
-  containers: [{ name: c, image: ${LAB_IMAGE}, command: [netaudit], args: [agent, serve, --port, 80/TCP], ports: [{ containerPort: 80 }] }]
----
-apiVersion: v1
-kind: Pod
-metadata: { name: client, namespace: ${NS}, labels: { app: client } }
-spec:
-  containers: [{ name: c, image: ${LAB_IMAGE}, command: [netaudit], args: [agent, serve, --port, 8080/TCP], ports: [{ containerPort: 8080 }] }]
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: web-from-client, namespace: ${NS} }
-spec:
-  podSelector: { matchLabels: { app: web } }
-  ingress: [{ from: [{ podSelector: { matchLabels: { app: client } } }] }]
-`;
+const WORKLOADS = webAndClient(NS);
 
 function kustomize(dir: string): string {
   return execFileSync(KUSTOMIZE_BIN, ['build', dir], { encoding: 'utf8' });
