@@ -12,9 +12,9 @@ import { loadKubeConfig } from '../kube/config.ts';
 import { deleteOrphans, isImageFailure, KubeProbeRunner } from '../kube/launcher.ts';
 import { readCluster } from '../kube/read-cluster.ts';
 import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
-import { parseDuration } from '../probe/duration.ts';
 import { auditJson, auditMarkdown, auditTable } from '../report/audit-report.ts';
 import { parseExternals, parsePorts } from './analyze.ts';
+import { durationFlag } from './duration-flag.ts';
 
 export interface AuditArgs {
   readonly kubeconfig: string | undefined;
@@ -36,12 +36,6 @@ export interface AuditArgs {
   readonly instance: string;
   readonly dryRun: boolean;
   readonly includeProbes: boolean;
-}
-
-function duration(flag: string, text: string): number {
-  const d = parseDuration(text);
-  if (!d.ok) throw new UsageError(`--${flag} ${text}: ${d.error}`);
-  return d.value;
 }
 
 function progressReporter(enabled: boolean): { onProgress: (e: RoundProgress) => void; stop: () => void } {
@@ -77,10 +71,10 @@ export async function runAudit(args: AuditArgs): Promise<number> {
   const profile = PROFILES[args.profile];
   const ports = args.port.length > 0 ? parsePorts(args.port) : undefined;
   const externals = parseExternals(args.external);
-  const timeoutMs = duration('timeout', args.timeout);
-  const settleMs = duration('settle', args.settle);
-  const clientDelayMs = duration('client-delay', args.clientDelay);
-  const podTimeoutMs = duration('pod-timeout', args.podTimeout);
+  const timeoutMs = durationFlag('timeout', args.timeout);
+  const settleMs = durationFlag('settle', args.settle);
+  const clientDelayMs = durationFlag('client-delay', args.clientDelay);
+  const podTimeoutMs = durationFlag('pod-timeout', args.podTimeout);
   if (!Number.isInteger(args.attempts) || args.attempts < 1 || args.attempts > 10)
     throw new UsageError('--attempts must be 1-10');
   const logger = pino(

@@ -5,9 +5,9 @@ import { startHttp } from '../controller/http.ts';
 import { UsageError } from '../errors.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
-import { parseDuration } from '../probe/duration.ts';
 import { Metrics } from '../report/metrics.ts';
 import { parseExternals, parsePorts } from './analyze.ts';
+import { durationFlag } from './duration-flag.ts';
 
 export interface ControllerArgs {
   readonly listen: string;
@@ -35,12 +35,6 @@ export interface ControllerArgs {
   readonly maxProbePods: number;
 }
 
-function ms(flag: string, text: string): number {
-  const d = parseDuration(text);
-  if (!d.ok) throw new UsageError(`--${flag} ${text}: ${d.error}`);
-  return d.value;
-}
-
 export async function runController(args: ControllerArgs): Promise<number> {
   if (!Number.isInteger(args.maxProbePods) || args.maxProbePods < 0)
     throw new UsageError(`--max-probe-pods ${args.maxProbePods}: a whole number, 0 for no budget`);
@@ -54,8 +48,8 @@ export async function runController(args: ControllerArgs): Promise<number> {
     identity,
     namespace: args.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'netaudit',
     leaseName: args.leaseName,
-    intervalMs: ms('interval', args.interval),
-    settleMs: ms('settle', args.settle),
+    intervalMs: durationFlag('interval', args.interval),
+    settleMs: durationFlag('settle', args.settle),
     includeNamespaces: args.namespace,
     excludeNamespaces: args.excludeNamespace,
     ports: args.port.length > 0 ? parsePorts(args.port) : undefined,
@@ -64,11 +58,11 @@ export async function runController(args: ControllerArgs): Promise<number> {
     image: args.image,
     canary: args.canary,
     canaryNamespace: args.canaryNamespace,
-    timeoutMs: ms('timeout', args.timeout),
+    timeoutMs: durationFlag('timeout', args.timeout),
     attempts: args.attempts,
     confirmAttempts: args.confirmAttempts,
-    clientDelayMs: ms('client-delay', args.clientDelay),
-    podTimeoutMs: ms('pod-timeout', args.podTimeout),
+    clientDelayMs: durationFlag('client-delay', args.clientDelay),
+    podTimeoutMs: durationFlag('pod-timeout', args.podTimeout),
     concurrency: args.concurrency,
     rate: args.rate,
     maxProbePods: args.maxProbePods > 0 ? args.maxProbePods : undefined,
