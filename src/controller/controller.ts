@@ -109,6 +109,11 @@ export class Controller {
       onStoppedLeading: () => {
         this.leading = false;
         options.metrics.leader.set(0);
+        // The new leader reports from now on: a stale series here would keep an alert firing (or
+        // silence it) after the problem is gone. Standing findings start afresh if leadership returns.
+        options.metrics.setMismatches([]);
+        this.standing = [];
+        this.standingKeys = new Set();
         void this.runner?.cleanup();
         this.wake?.();
       },
