@@ -2,6 +2,7 @@
 // lists are comma-separated);
 // the implementation loads only when it runs. docs/configuration.md lists them all.
 import type { Argv } from 'yargs';
+import { DEFAULT_EVENT_LIMITS } from '../controller/event-limits.ts';
 import { PROFILE_NAMES } from '../policy/profiles.ts';
 import { DEFAULT_IMAGE } from './audit-command.ts';
 import type { CliCommand } from './command.ts';
@@ -76,6 +77,11 @@ export const controllerCommand: CliCommand = {
         default: envBoolean('canary', true),
         describe: 'Probe the canary namespace on every node every round',
       })
+      .option('canary-interval', {
+        type: 'string',
+        default: envString('canary-interval', '20s'),
+        describe: 'Canary-only checks between rounds, on every node (0s: off)',
+      })
       .option('canary-namespace', {
         type: 'string',
         default: envString('canary-namespace', 'netaudit-canary'),
@@ -113,6 +119,16 @@ export const controllerCommand: CliCommand = {
         type: 'number',
         default: envNumber('max-probe-pods', DEFAULT_MAX_PROBE_PODS),
         describe: 'Probe pods per round; past it classes rotate over the nodes (0: no budget)',
+      })
+      .option('max-new-events', {
+        type: 'number',
+        default: envNumber('max-new-events', DEFAULT_EVENT_LIMITS.maxNewPerRound),
+        describe: 'New ConnectivityMismatch Events per round (metrics count every mismatch)',
+      })
+      .option('max-open-events', {
+        type: 'number',
+        default: envNumber('max-open-events', DEFAULT_EVENT_LIMITS.maxOpen),
+        describe: 'ConnectivityMismatch Events open at once',
       }),
   run: async (args) => (await import('./controller.ts')).runController(args as unknown as ControllerArgs),
 };

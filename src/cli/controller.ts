@@ -1,6 +1,7 @@
 // `netaudit controller`: wires the controller, its HTTP endpoints and signal handling.
 import pino from 'pino';
 import { Controller, defaultIdentity } from '../controller/controller.ts';
+import { DEFAULT_EVENT_LIMITS } from '../controller/event-limits.ts';
 import { startHttp } from '../controller/http.ts';
 import { UsageError } from '../errors.ts';
 import { loadKubeConfig } from '../kube/config.ts';
@@ -22,6 +23,7 @@ export interface ControllerArgs {
   readonly image: string;
   readonly canary: boolean;
   readonly canaryNamespace: string;
+  readonly canaryInterval: string;
   readonly leaseNamespace: string | undefined;
   readonly leaseName: string;
   readonly timeout: string;
@@ -33,11 +35,19 @@ export interface ControllerArgs {
   readonly rate: number;
   readonly maxMismatchSeries: number;
   readonly maxProbePods: number;
+  readonly maxNewEvents: number;
+  readonly maxOpenEvents: number;
 }
 
 export async function runController(args: ControllerArgs): Promise<number> {
   if (!Number.isInteger(args.maxProbePods) || args.maxProbePods < 0)
     throw new UsageError(`--max-probe-pods ${args.maxProbePods}: a whole number, 0 for no budget`);
+  for (const [flag, value] of [
+    ['max-new-events', args.maxNewEvents],
+    ['max-open-events', args.maxOpenEvents],
+  ] as const)
+    if (!Number.isInteger(value) || value < 1)
+      throw new UsageError(`--${flag} ${value}: a whole number, at least 1`);
   if (!isProfileName(args.profile))
     throw new UsageError(`--profile "${args.profile}" is not one of ${PROFILE_NAMES.join(', ')}`);
   const logger = pino({ name: 'netaudit-controller', level: process.env.NETAUDIT_LOG_LEVEL ?? 'info' });
@@ -58,6 +68,8 @@ export async function runController(args: ControllerArgs): Promise<number> {
     image: args.image,
     canary: args.canary,
     canaryNamespace: args.canaryNamespace,
+    canaryIntervalMs:
+      args.canaryInterval.trim() === '0' ? 0 : durationFlag('canary-interval', args.canaryInterval),
     timeoutMs: durationFlag('timeout', args.timeout),
     attempts: args.attempts,
     confirmAttempts: args.confirmAttempts,
@@ -66,6 +78,11 @@ export async function runController(args: ControllerArgs): Promise<number> {
     concurrency: args.concurrency,
     rate: args.rate,
     maxProbePods: args.maxProbePods > 0 ? args.maxProbePods : undefined,
+    eventLimits: {
+      ...DEFAULT_EVENT_LIMITS,
+      maxNewPerRound: args.maxNewEvents,
+      maxOpen: args.maxOpenEvents,
+    },
     logger,
     metrics,
     instance: 'controller',

@@ -7,6 +7,16 @@ import type { NetworkPolicy, Pod } from '../model/k8s.ts';
 export const CANARY_LABEL = 'canary.netaudit.io/role';
 export const CANARY_POLICY = 'netaudit-canary';
 export const CANARY_PORT = 8080;
+/** Probe pods the canary takes on each node: a server and a client per class, 3 classes (round.test.ts checks it). */
+export const CANARY_PODS_PER_NODE = 6;
+
+/**
+ * Canary checks between rounds run while they cost at most a quarter of the round budget: a check
+ * takes the canary's pods on every node, two or three times per interval.
+ */
+export function canaryChecksFit(nodes: number, maxProbePods: number | undefined): boolean {
+  return maxProbePods === undefined || CANARY_PODS_PER_NODE * nodes <= maxProbePods / 4;
+}
 
 /** protected accepts ingress only from allowed, on 8080 TCP and UDP; denied must be refused. */
 export function canaryPolicy(namespace: string): NetworkPolicy {

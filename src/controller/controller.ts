@@ -11,7 +11,7 @@ import { standingFindings, verdictKey } from '../audit/rotation.ts';
 import { type Finding, type RoundReport, runRound } from '../audit/round.ts';
 import { toClientNetworkPolicy, toNamespace, toNetworkPolicy, toPod } from '../kube/convert.ts';
 import { isNotFound, kubeError } from '../kube/errors.ts';
-import { EventRecorder } from '../kube/events.ts';
+import { EventRecorder, kubeEventSink } from '../kube/events.ts';
 import { ResilientInformer } from '../kube/informer.ts';
 import { deleteOrphans, KubeProbeRunner } from '../kube/launcher.ts';
 import { LeaderElector } from '../kube/lease.ts';
@@ -22,7 +22,9 @@ import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
 import type { ExternalTarget, MatrixOptions, PortSpec } from '../model/matrix.ts';
 import type { CniProfile } from '../policy/profiles.ts';
 import type { Metrics } from '../report/metrics.ts';
-import { CANARY_POLICY, canaryPods, canaryPolicy } from './canary.ts';
+import { CANARY_PODS_PER_NODE, CANARY_POLICY, canaryChecksFit, canaryPods, canaryPolicy } from './canary.ts';
+import type { EventLimits } from './event-limits.ts';
+import { nextRound, type RoundKind } from './schedule.ts';
 
 export interface ControllerOptions {
   readonly identity: string;
@@ -39,6 +41,8 @@ export interface ControllerOptions {
   readonly image: string;
   readonly canary: boolean;
   readonly canaryNamespace: string;
+  /** Canary-only checks between full rounds, so a node that stops enforcing is caught within about this (0: off). */
+  readonly canaryIntervalMs: number;
   readonly timeoutMs: number;
   readonly attempts: number;
   readonly confirmAttempts: number;
@@ -48,6 +52,7 @@ export interface ControllerOptions {
   readonly rate: number;
   /** Probe pods a round may plan; past it user classes rotate over the nodes. Undefined: no budget. */
   readonly maxProbePods: number | undefined;
+  readonly eventLimits: EventLimits;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** Probe pods of every replica share this instance label, so a new leader finds the old one's. */
@@ -55,6 +60,17 @@ export interface ControllerOptions {
 }
 
 type RoundOutcome = 'completed' | 'aborted' | 'failed';
+
+interface Probed {
+  readonly outcome: RoundOutcome;
+  /** Undefined when the round did not complete, or its results were discarded. */
+  readonly report: RoundReport | undefined;
+  /** Classes that changed while it ran: their results are not trusted. */
+  readonly changed: ReadonlySet<string>;
+  readonly seconds: number;
+  readonly started: number;
+  readonly log: Logger;
+}
 
 /** Policy changes awaiting proof of enforcement; beyond this the oldest are forgotten. */
 const MAX_PENDING_ENFORCEMENT = 256;
@@ -90,12 +106,14 @@ export class Controller {
   /** Verdicts (`verdictKey`) changed since the last recorded round: their standing findings are stale. */
   private changedVerdicts = new Set<string>();
   private standingKeys = new Set<string>();
+  /** Schedulable nodes at the last round: what a canary check would cost. */
+  private schedulableNodes = 0;
 
   constructor(kc: k8s.KubeConfig, options: ControllerOptions) {
     this.kc = kc;
     this.options = options;
     this.engine = new IncrementalEngine(options.profile, this.engineOptions());
-    this.events = new EventRecorder(kc, options.identity, options.logger);
+    this.events = new EventRecorder(kubeEventSink(kc), options.identity, options.logger, options.eventLimits);
     this.elector = new LeaderElector(kc, {
       namespace: options.namespace,
       name: options.leaseName,
@@ -267,17 +285,22 @@ export class Controller {
     this.wake?.();
   }
 
-  /** Sleeps until the interval is up, or a change has settled, or leadership/shutdown changes. */
-  private async waitForNextRound(since: number): Promise<void> {
+  /** Sleeps until the next round or canary check is due (schedule.ts), or leadership/shutdown changes. */
+  private async waitForNextRound(lastRound: number, lastCanary: number): Promise<RoundKind> {
     for (;;) {
-      if (this.stopped || !this.leading) return;
+      if (this.stopped || !this.leading) return 'full';
+      const next = nextRound(
+        { lastRound, lastCanary, pendingChangeAt: this.pendingChange ? this.lastChange : undefined },
+        {
+          intervalMs: this.options.intervalMs,
+          settleMs: this.options.settleMs,
+          canaryIntervalMs: this.canaryCheckMs,
+        },
+      );
       const now = Date.now();
-      const periodic = since + this.options.intervalMs;
-      const settled = this.pendingChange ? this.lastChange + this.options.settleMs : Number.POSITIVE_INFINITY;
-      const next = Math.min(periodic, settled);
-      if (now >= next) return;
+      if (now >= next.at) return next.kind;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, next - now);
+        const timer = setTimeout(resolve, next.at - now);
         this.wake = () => {
           clearTimeout(timer);
           resolve();
@@ -287,14 +310,22 @@ export class Controller {
     }
   }
 
+  /** 0 when canary checks between rounds are off (no canary, or too many nodes for the budget). */
+  private get canaryCheckMs(): number {
+    return this.options.canary && canaryChecksFit(this.schedulableNodes, this.options.maxProbePods)
+      ? this.options.canaryIntervalMs
+      : 0;
+  }
+
   private async lead(previous: string | undefined): Promise<void> {
     const log = this.options.logger;
     if (this.options.canary)
       await this.ensureCanary().catch((e) => log.error({ err: String(e) }, 'canary policy'));
     let lastRound = 0;
+    let lastCanary = 0;
     let first = true;
     while (this.leading && !this.stopped) {
-      if (!first) await this.waitForNextRound(lastRound);
+      const kind: RoundKind = first ? 'full' : await this.waitForNextRound(lastRound, lastCanary);
       first = false;
       if (!this.leading || this.stopped) break;
       if (!this.informers.every((i) => i.isSynced)) {
@@ -302,9 +333,12 @@ export class Controller {
         await new Promise((r) => setTimeout(r, 2000));
         continue;
       }
-      lastRound = Date.now();
-      this.pendingChange = false;
-      this.roundRunning = this.round(previous);
+      lastCanary = Date.now();
+      if (kind === 'full') {
+        lastRound = lastCanary;
+        this.pendingChange = false;
+      }
+      this.roundRunning = kind === 'full' ? this.round(previous) : this.canaryCheck();
       previous = undefined;
       await this.roundRunning;
       this.roundRunning = undefined;
@@ -370,10 +404,15 @@ export class Controller {
     return scoped;
   }
 
-  private async round(previousLeader: string | undefined): Promise<void> {
+  /**
+   * Creates a round's probe pods, probes and cleans up. A full round first deletes probe pods left
+   * by an earlier leader or run; a canary check probes only the canary namespace (no Services or
+   * PodDisruptionBudgets live there, so it lists neither).
+   */
+  private async probeRound(kind: RoundKind, previousLeader: string | undefined): Promise<Probed> {
     const { logger, metrics } = this.options;
     const runId = randomBytes(3).toString('hex');
-    const log = logger.child({ round: runId });
+    const log = logger.child({ round: runId, ...(kind === 'canary' ? { kind } : {}) });
     const started = Date.now();
     this.changedDuringRound = new Set();
     this.repartitionedDuringRound = false;
@@ -396,16 +435,18 @@ export class Controller {
     });
     this.runner = runner;
     try {
-      // Probe pods of an earlier round (a killed replica, a dead leader) go first.
-      const orphans = await deleteOrphans(this.kc, this.options.instance, runId, log);
-      if (orphans > 0 || previousLeader)
-        log.info({ orphans, previousLeader }, 'deleted probe pods left by an earlier leader or run');
+      if (kind === 'full') {
+        // Probe pods of an earlier round (a killed replica, a dead leader) go first.
+        const orphans = await deleteOrphans(this.kc, this.options.instance, runId, log);
+        if (orphans > 0 || previousLeader)
+          log.info({ orphans, previousLeader }, 'deleted probe pods left by an earlier leader or run');
+      }
       const core = this.kc.makeApiClient(k8s.CoreV1Api);
       const policyApi = this.kc.makeApiClient(k8s.PolicyV1Api);
       const [nodes, services, budgets] = await Promise.all([
         core.listNode(),
-        core.listServiceForAllNamespaces(),
-        policyApi.listPodDisruptionBudgetForAllNamespaces(),
+        kind === 'full' ? core.listServiceForAllNamespaces() : { items: [] },
+        kind === 'full' ? policyApi.listPodDisruptionBudgetForAllNamespaces() : { items: [] },
       ]);
       const schedulable = nodes.items
         .map(nodeInfo)
@@ -413,6 +454,20 @@ export class Controller {
         .map((n) => n.name)
         .sort();
       metrics.nodesSchedulable.set(schedulable.length);
+      const { maxProbePods, canaryIntervalMs } = this.options;
+      const fit = (n: number) => canaryChecksFit(n, maxProbePods);
+      if (
+        this.options.canary &&
+        canaryIntervalMs > 0 &&
+        fit(schedulable.length) !== fit(this.schedulableNodes)
+      )
+        log.info(
+          { nodes: schedulable.length, canaryPods: CANARY_PODS_PER_NODE * schedulable.length, maxProbePods },
+          fit(schedulable.length)
+            ? 'canary checks between rounds are on'
+            : 'canary checks between rounds are off: on this many nodes they would take over a quarter of --max-probe-pods',
+        );
+      this.schedulableNodes = schedulable.length;
       const cluster = this.roundInput();
       const guards = guardsFor(
         services.items.map((s) => ({
@@ -429,9 +484,10 @@ export class Controller {
       );
       report = await runRound({ cluster, nodes: schedulable, guards }, runner, {
         profile: this.options.profile,
-        externals: this.options.externals,
-        ports: this.options.ports,
-        namespaces: this.scopeNamespaces(cluster.namespaces),
+        externals: kind === 'full' ? this.options.externals : [],
+        ports: kind === 'full' ? this.options.ports : undefined,
+        namespaces:
+          kind === 'full' ? this.scopeNamespaces(cluster.namespaces) : [this.options.canaryNamespace],
         timeoutMs: this.options.timeoutMs,
         attempts: this.options.attempts,
         confirmAttempts: this.options.confirmAttempts,
@@ -454,23 +510,42 @@ export class Controller {
       this.runner = undefined;
       metrics.probePods.inc(runner.podsCreated);
     }
-    const changed = this.changedDuringRound;
+    const changed = this.changedDuringRound ?? new Set<string>();
     this.changedDuringRound = undefined;
     const seconds = (Date.now() - started) / 1000;
-    metrics.rounds.inc({ outcome });
-    metrics.lastRound.set(Date.now() / 1000);
     if (outcome !== 'completed' || !report) {
       log.warn({ outcome, seconds }, 'round ended without results');
-      return;
+      return { outcome, report: undefined, changed, seconds, started, log };
     }
     if (this.repartitionedDuringRound) {
       log.info('policies changed what classes mean during the round: results discarded, next round soon');
       this.pendingChange = true;
-      return;
+      return { outcome, report: undefined, changed, seconds, started, log };
     }
-    const findings = report.mismatches.filter(
-      (f: Finding) => !changed?.has(f.fromClass) && !(f.toClass && changed?.has(f.toClass)),
-    );
+    return { outcome, report, changed, seconds, started, log };
+  }
+
+  /** This round's findings and the conclusive probes that can clear a standing one (changed classes excluded). */
+  private conclusive(report: RoundReport, changed: ReadonlySet<string>) {
+    const unchanged = (from: string, to: string | undefined) =>
+      !changed.has(from) && !(to && changed.has(to));
+    return {
+      findings: report.mismatches.filter((f: Finding) => unchanged(f.fromClass, f.toClass)),
+      probed: report.probes.filter(
+        (p) =>
+          (p.observed === 'connected' || p.observed === 'refused' || p.observed === 'timeout') &&
+          unchanged(p.fromClass, p.toClass),
+      ),
+    };
+  }
+
+  private async round(previousLeader: string | undefined): Promise<void> {
+    const { metrics } = this.options;
+    const { outcome, report, changed, seconds, started, log } = await this.probeRound('full', previousLeader);
+    metrics.rounds.inc({ outcome });
+    metrics.lastRound.set(Date.now() / 1000);
+    if (!report) return;
+    const { findings, probed } = this.conclusive(report, changed);
     const discarded = report.mismatches.length - findings.length;
     const { rotation } = report;
     const standing = standingFindings({
@@ -478,20 +553,11 @@ export class Controller {
       current: findings,
       // Only a conclusive probe clears a standing mismatch, and not one of a class that changed
       // mid-round (its findings were discarded above).
-      probed: report.probes.filter(
-        (p) =>
-          (p.observed === 'connected' || p.observed === 'refused' || p.observed === 'timeout') &&
-          !changed?.has(p.fromClass) &&
-          !(p.toClass && changed?.has(p.toClass)),
-      ),
+      probed,
       classes: new Set(rotation.assignment.keys()),
       nodes: new Set(rotation.nodes),
       changedVerdicts: this.changedVerdicts,
     });
-    this.standing = standing;
-    this.standingKeys = new Set(
-      standing.map((f) => verdictKey(f.fromClass, f.toClass ?? f.to, f.port, f.protocol)),
-    );
     this.changedVerdicts = new Set();
     this.cursor = rotation.nextCursor;
     if (rotation.overBudget)
@@ -502,7 +568,7 @@ export class Controller {
     metrics.recordRound({ ...report, mismatches: standing }, seconds);
     metrics.lastSuccessfulRound.set(Date.now() / 1000);
     this.observeEnforcement(findings, started);
-    await this.events.publish(findings);
+    await this.publish(standing);
     log.info(
       {
         ...report.summary,
@@ -514,6 +580,57 @@ export class Controller {
       },
       'round completed',
     );
+  }
+
+  /**
+   * A canary-only round between full rounds: its findings replace the standing findings among canary
+   * classes; every other standing finding is kept as it is until the next full round.
+   */
+  private async canaryCheck(): Promise<void> {
+    const { metrics } = this.options;
+    const { outcome, report, changed, seconds, log } = await this.probeRound('canary', undefined);
+    metrics.canaryChecks.inc({ outcome });
+    if (!report) return;
+    const { findings, probed } = this.conclusive(report, changed);
+    const canaryClasses = new Set(report.rotation.assignment.keys());
+    const inCanary = (f: Finding) =>
+      canaryClasses.has(f.fromClass) && (f.toClass === undefined || canaryClasses.has(f.toClass));
+    const standing = [
+      ...this.standing.filter((f) => !inCanary(f)),
+      ...standingFindings({
+        previous: this.standing.filter(inCanary),
+        current: findings,
+        probed,
+        classes: canaryClasses,
+        nodes: new Set(report.rotation.nodes),
+        changedVerdicts: this.changedVerdicts,
+      }),
+    ];
+    for (const p of report.probes) metrics.probes.inc({ result: p.observed });
+    metrics.flaky.inc(report.summary.flaky);
+    metrics.setMismatches(standing);
+    await this.publish(standing);
+    const level = findings.length > 0 ? 'warn' : 'debug';
+    log[level](
+      { ...report.summary, mismatches: findings.length, standing: standing.length, seconds },
+      'canary check completed',
+    );
+  }
+
+  /** Keeps the standing findings, and publishes them as Events (within the Event limits). */
+  private async publish(standing: Finding[]): Promise<void> {
+    const { metrics } = this.options;
+    this.standing = standing;
+    this.standingKeys = new Set(
+      standing.map((f) => verdictKey(f.fromClass, f.toClass ?? f.to, f.port, f.protocol)),
+    );
+    // Standing findings, not this round's: a flow off the rotation window is not "restored".
+    const published = await this.events.publish(standing);
+    metrics.events.inc({ outcome: 'created' }, published.created);
+    metrics.events.inc({ outcome: 'series_updated' }, published.updated);
+    metrics.events.inc({ outcome: 'restored' }, published.restored);
+    metrics.events.inc({ outcome: 'deferred' }, published.deferred);
+    metrics.events.inc({ outcome: 'error' }, published.errors);
   }
 
   private observeEnforcement(findings: readonly Finding[], roundStart: number): void {

@@ -5,6 +5,7 @@
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Finding } from '../audit/round.ts';
+import { DEFAULT_EVENT_LIMITS, type EventLimits } from '../controller/event-limits.ts';
 import { kubeError } from './errors.ts';
 
 export const REPORTING_CONTROLLER = 'netaudit.io/controller';
@@ -37,40 +38,106 @@ export function mismatchNote(f: Finding): string {
   return note.length > 1000 ? `${note.slice(0, 997)}...` : note;
 }
 
+/** The two calls the recorder makes; the kube client in production, a fake in unit tests. */
+export interface EventSink {
+  create(namespace: string, body: k8s.EventsV1Event): Promise<k8s.EventsV1Event>;
+  replace(namespace: string, name: string, body: k8s.EventsV1Event): Promise<k8s.EventsV1Event>;
+}
+
+export function kubeEventSink(kc: k8s.KubeConfig): EventSink {
+  const api = kc.makeApiClient(k8s.EventsV1Api);
+  return {
+    async create(namespace, body) {
+      try {
+        return await api.createNamespacedEvent({ namespace, body });
+      } catch (e) {
+        throw kubeError({ verb: 'create', resource: 'events', namespace }, e);
+      }
+    },
+    async replace(namespace, name, body) {
+      try {
+        return await api.replaceNamespacedEvent({ name, namespace, body });
+      } catch (e) {
+        throw kubeError({ verb: 'update', resource: 'events', namespace, name }, e);
+      }
+    },
+  };
+}
+
+export interface PublishResult {
+  readonly created: number;
+  readonly updated: number;
+  readonly restored: number;
+  /** Findings left without an Event this round because of the limits. */
+  readonly deferred: number;
+  readonly errors: number;
+}
+
 interface Open {
   readonly finding: Finding;
   event: k8s.EventsV1Event;
   count: number;
+  /** When the series was last written (0: never). */
+  written: number;
 }
 
 export class EventRecorder {
-  private readonly api: k8s.EventsV1Api;
+  private readonly sink: EventSink;
   private readonly instance: string;
   private readonly logger: Logger;
+  private readonly limits: EventLimits;
+  private readonly now: () => number;
   private readonly open = new Map<string, Open>();
 
-  constructor(kc: k8s.KubeConfig, instance: string, logger: Logger) {
-    this.api = kc.makeApiClient(k8s.EventsV1Api);
+  constructor(
+    sink: EventSink,
+    instance: string,
+    logger: Logger,
+    limits: EventLimits = DEFAULT_EVENT_LIMITS,
+    now: () => number = Date.now,
+  ) {
+    this.sink = sink;
     this.instance = instance;
     this.logger = logger;
+    this.limits = limits;
+    this.now = now;
   }
 
-  /** Publishes the findings of a completed round: new ones, repeats (series), and the restored. */
-  async publish(findings: readonly Finding[]): Promise<void> {
+  /** Mismatch Events open now (one per finding key). */
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  /**
+   * Publishes the standing findings after a completed round: new ones (within the limits), repeats
+   * (series), and ConnectivityRestored for open ones that are gone.
+   */
+  async publish(findings: readonly Finding[]): Promise<PublishResult> {
+    let created = 0;
+    let updated = 0;
+    let restored = 0;
+    let deferred = 0;
+    let errors = 0;
     const seen = new Set<string>();
     for (const f of findings) {
       const key = findingKey(f);
+      if (seen.has(key)) continue;
       seen.add(key);
+      const existing = this.open.get(key);
+      if (!existing && (created >= this.limits.maxNewPerRound || this.open.size >= this.limits.maxOpen)) {
+        deferred++;
+        continue;
+      }
       try {
-        const existing = this.open.get(key);
-        if (existing) await this.repeat(existing);
-        else
-          this.open.set(key, {
-            finding: f,
-            event: await this.create(f, 'Warning', REASON_MISMATCH, mismatchNote(f)),
-            count: 1,
-          });
+        if (existing) {
+          if (await this.repeat(existing)) updated++;
+        } else {
+          const event = await this.create(f, 'Warning', REASON_MISMATCH, mismatchNote(f));
+          this.open.set(key, { finding: f, event, count: 1, written: this.now() });
+          created++;
+        }
       } catch (e) {
+        errors++;
         this.logger.error(
           { err: e instanceof Error ? e.message : String(e), finding: key },
           'could not record event',
@@ -88,13 +155,21 @@ export class EventRecorder {
           REASON_RESTORED,
           `${f.from} -> ${f.to} ${f.port}/${f.protocol} behaves as expected again (${f.expected === 'allow' ? 'allowed' : 'denied'}) after ${o.count} sighting(s) of ${f.kind}`,
         );
+        restored++;
       } catch (e) {
+        errors++;
         this.logger.error(
           { err: e instanceof Error ? e.message : String(e), finding: key },
           'could not record event',
         );
       }
     }
+    if (deferred > 0)
+      this.logger.warn(
+        { deferred, created, open: this.open.size, ...this.limits },
+        'event limits reached: these mismatches are in the metrics and get Events once others clear',
+      );
+    return { created, updated, restored, deferred, errors };
   }
 
   private async create(
@@ -105,7 +180,7 @@ export class EventRecorder {
   ): Promise<k8s.EventsV1Event> {
     const regarding = regardingOf(f);
     const namespace = regarding.namespace ?? 'default';
-    const body: k8s.EventsV1Event = {
+    return this.sink.create(namespace, {
       metadata: { generateName: 'netaudit-', namespace },
       eventTime: new k8s.V1MicroTime(),
       reportingController: REPORTING_CONTROLLER,
@@ -115,26 +190,21 @@ export class EventRecorder {
       type,
       regarding,
       note,
-    };
-    try {
-      return await this.api.createNamespacedEvent({ namespace, body });
-    } catch (e) {
-      throw kubeError({ verb: 'create', resource: 'events', namespace }, e);
-    }
+    });
   }
 
-  private async repeat(o: Open): Promise<void> {
+  /** Counts a sighting; writes the series on the second one and then once per refresh period. */
+  private async repeat(o: Open): Promise<boolean> {
     o.count++;
+    const now = this.now();
+    if (o.count > 2 && now - o.written < this.limits.seriesRefreshMs) return false;
     const namespace = o.event.metadata?.namespace ?? 'default';
     const name = o.event.metadata?.name ?? '';
-    const body: k8s.EventsV1Event = {
+    o.event = await this.sink.replace(namespace, name, {
       ...o.event,
-      series: { count: o.count, lastObservedTime: new k8s.V1MicroTime() },
-    };
-    try {
-      o.event = await this.api.replaceNamespacedEvent({ name, namespace, body });
-    } catch (e) {
-      throw kubeError({ verb: 'update', resource: 'events', namespace, name }, e);
-    }
+      series: { count: o.count, lastObservedTime: new k8s.V1MicroTime(now) },
+    });
+    o.written = now;
+    return true;
   }
 }

@@ -12,6 +12,7 @@ export class Metrics {
   readonly mismatches: Gauge<'kind' | 'src_namespace' | 'dst_namespace' | 'port' | 'protocol'>;
   readonly probes: Counter<'result'>;
   readonly rounds: Counter<'outcome'>;
+  readonly canaryChecks: Counter<'outcome'>;
   readonly roundDuration: Histogram;
   readonly lastRound: Gauge;
   readonly lastSuccessfulRound: Gauge;
@@ -27,6 +28,7 @@ export class Metrics {
   readonly informerRestarts: Counter<'resource'>;
   readonly lists: Counter<'resource'>;
   readonly probePods: Counter;
+  readonly events: Counter<'outcome'>;
   private readonly maxSeries: number;
 
   constructor(options: { maxMismatchSeries?: number; processMetrics?: boolean } = {}) {
@@ -47,6 +49,12 @@ export class Metrics {
     this.rounds = new Counter({
       name: 'netaudit_audit_rounds_total',
       help: 'Audit rounds by outcome (completed, aborted, failed)',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.canaryChecks = new Counter({
+      name: 'netaudit_canary_checks_total',
+      help: 'Canary-only checks between full rounds, by outcome (completed, aborted, failed)',
       labelNames: ['outcome'],
       registers,
     });
@@ -127,6 +135,12 @@ export class Metrics {
     this.probePods = new Counter({
       name: 'netaudit_probe_pods_created_total',
       help: 'Probe pods created',
+      registers,
+    });
+    this.events = new Counter({
+      name: 'netaudit_events_total',
+      help: 'Mismatch Events by outcome (created, series_updated, restored, deferred by the Event limits, error)',
+      labelNames: ['outcome'],
       registers,
     });
     if (options.processMetrics !== false)

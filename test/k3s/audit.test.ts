@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { metric, sumMetric } from '../e2e/support/controller.ts';
 import { parseAudit } from '../e2e/support/netaudit.ts';
 import { SEED_FILE, SEED_NAMESPACES } from '../e2e/support/seed.ts';
+import { waitFor } from '../lab/sh.ts';
 import {
   apply,
   applyFile,
@@ -18,7 +19,6 @@ import {
   serviceAccountKubeconfig,
   startController,
   startK3s,
-  until,
   waitForPods,
 } from './support.ts';
 
@@ -91,7 +91,7 @@ describe('netaudit on k3s (Docker)', { timeout: 1_800_000 }, () => {
     const kubeconfig = await serviceAccountKubeconfig(cluster);
     controller = startController(kubeconfig, 19290, ['--interval', '20s', '--settle', '3s', '-n', CTL_NS]);
     const c = controller;
-    await until(
+    await waitFor(
       'two completed rounds',
       async () =>
         (metric(await c.metrics(), 'netaudit_audit_rounds_total', { outcome: 'completed' }) ?? 0) >= 2

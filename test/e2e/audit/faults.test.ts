@@ -4,22 +4,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ensureLabUp, labCommand } from '../../lab/lab.ts';
+import { waitFor } from '../../lab/sh.ts';
 import { applyFile, deleteNamespaces, podIP, request, waitForPods } from '../support/apply.ts';
 import { netaudit, parseAudit, startNetaudit } from '../support/netaudit.ts';
 import { SEED_FILE, SEED_NAMESPACES } from '../support/seed.ts';
 
 const NAMESPACES = SEED_NAMESPACES;
 const BASE = ['audit', '-n', 'seed-demo', '--profile', 'kube-router', '-o', 'json'];
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function probePods(): Promise<string[]> {
   const list = (await request('GET', '/api/v1/pods?labelSelector=netaudit.io%2Finstance%3Daudit')) as {
@@ -57,7 +48,7 @@ describe('netaudit audit under faults (lab, real packets)', { timeout: 900_000 }
     const audit = startNetaudit([...BASE, '--client-delay', '8s']);
     // The drop goes in while the clients wait (8 s), for the first probe and for its confirmation.
     for (const pod of [client, `${client.replace(/-p\d+$/, '')}-c0`]) {
-      await until(
+      await waitFor(
         `${ns}/${pod} and ${ns}/${server} with IPs`,
         async () => ((await podIP(ns, pod)) && (await podIP(ns, server)) ? true : undefined),
         120_000,
@@ -91,8 +82,11 @@ describe('netaudit audit under faults (lab, real packets)', { timeout: 900_000 }
 
   test('a run killed with SIGKILL mid-round leaves pods that the next run deletes', async () => {
     const killed = startNetaudit([...BASE, '--client-delay', '20s']);
-    await until('probe pods of the first run', async () =>
-      (await probePods()).length >= 4 ? true : undefined,
+    await waitFor(
+      'probe pods of the first run',
+      async () => ((await probePods()).length >= 4 ? true : undefined),
+      60_000,
+      150,
     );
     killed.kill();
     await killed.done;
@@ -101,7 +95,7 @@ describe('netaudit audit under faults (lab, real packets)', { timeout: 900_000 }
     const run = await netaudit(BASE);
     assert.equal(run.code, 0, run.stderr);
     // The next run deleted the orphans at start and its own pods at the end.
-    await until(
+    await waitFor(
       'no netaudit pod left',
       async () => ((await probePods()).length === 0 ? true : undefined),
       60_000,

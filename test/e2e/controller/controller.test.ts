@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { STATE_FILE } from '../../lab/config.ts';
 import { ensureLabUp, labCommand } from '../../lab/lab.ts';
+import { waitFor } from '../../lab/sh.ts';
 import { applyText, deleteNamespaces, deleteObject, request, waitForPods } from '../support/apply.ts';
 import {
   applyRbac,
@@ -25,16 +26,6 @@ metadata: { name: deny-all, namespace: ${NS} }
 spec: { podSelector: {}, policyTypes: [Ingress, Egress] }
 `;
 const ARGS = ['--interval', '20s', '--settle', '3s', '-n', NS];
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 async function rounds(c: RunningController, outcome = 'completed'): Promise<number> {
   return metric(await c.metrics(), 'netaudit_audit_rounds_total', { outcome }) ?? 0;
@@ -70,7 +61,7 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
 
   test('a correct cluster: after two rounds every netaudit_mismatches series is 0 and no Warning event exists', async () => {
     const c = main as RunningController;
-    await until('two completed rounds', async () => ((await rounds(c)) >= 2 ? true : undefined), 240_000);
+    await waitFor('two completed rounds', async () => ((await rounds(c)) >= 2 ? true : undefined), 240_000);
     const text = await c.metrics();
     assert.equal(sumMetric(text, 'netaudit_mismatches'), 0, c.log().slice(-3000));
     assert.ok((metric(text, 'netaudit_classes') ?? 0) >= 5, 'the workloads and the canary were probed');
@@ -88,29 +79,37 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     const c = main as RunningController;
     await labCommand(['fault', 'enforcer-off', '--node', 'nalab-node-1']);
     const since = Date.now();
-    await until(
-      'unexpected-allow > 0',
-      async () =>
-        sumMetric(await c.metrics(), 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0
-          ? true
-          : undefined,
-      20_000 + 3_000 + 120_000,
-    );
-    const detectedMs = Date.now() - since;
-    const events = await netauditEvents();
-    const mismatch = events.find(
-      (e) => e.reason === 'ConnectivityMismatch' && e.note.includes('nalab-node-1'),
-    );
-    assert.ok(mismatch, `a ConnectivityMismatch event names the node: ${JSON.stringify(events.slice(0, 3))}`);
-    assert.equal(mismatch.type, 'Warning');
-    assert.match(
-      mismatch.note,
-      /unexpected-allow: \S+ -> \S+ \d+\/(TCP|UDP) was expected to be denied but was connected/,
-    );
-    assert.ok(['NetworkPolicy', 'Pod'].includes(mismatch.regarding.kind));
-    process.stderr.write(`# enforcer-off detected by metrics after ${detectedMs} ms\n`);
-    await labCommand(['fault', 'clear']);
-    await until(
+    try {
+      await waitFor(
+        'unexpected-allow > 0',
+        async () =>
+          sumMetric(await c.metrics(), 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0
+            ? true
+            : undefined,
+        20_000 + 3_000 + 120_000,
+      );
+      const detectedMs = Date.now() - since;
+      // The round sets the gauge, then writes its Events: give them a moment.
+      const mismatch = await waitFor(
+        'a ConnectivityMismatch event naming the node',
+        async () =>
+          (await netauditEvents()).find(
+            (e) => e.reason === 'ConnectivityMismatch' && e.note.includes('nalab-node-1'),
+          ),
+        30_000,
+      );
+      assert.equal(mismatch.type, 'Warning');
+      assert.match(
+        mismatch.note,
+        /unexpected-allow: \S+ -> \S+ \d+\/(TCP|UDP) was expected to be denied but was connected/,
+      );
+      assert.ok(['NetworkPolicy', 'Pod'].includes(mismatch.regarding.kind));
+      process.stderr.write(`# enforcer-off detected by metrics after ${detectedMs} ms\n`);
+    } finally {
+      // Cleared even when an assertion fails: a node left unenforced would fail every later test.
+      await labCommand(['fault', 'clear']);
+    }
+    await waitFor(
       'netaudit_mismatches back to 0',
       async () => (sumMetric(await c.metrics(), 'netaudit_mismatches') === 0 ? true : undefined),
       180_000,
@@ -126,7 +125,7 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     const before = await rounds(c);
     const objects = await applyText(DENY_ALL);
     try {
-      await until(
+      await waitFor(
         'two more completed rounds',
         async () => ((await rounds(c)) >= before + 2 ? true : undefined),
         240_000,
@@ -142,7 +141,7 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
   test('the API server away for 20 s mid-round: no crash, no mismatch, aborted round, not ready, clean round after, no leak', async () => {
     const c = main as RunningController;
     // Wait for a round to be under way (probe pods exist), then take the API server away.
-    await until(
+    await waitFor(
       'a round in flight',
       async () => ((await probePodRuns()).size > 0 ? true : undefined),
       120_000,
@@ -155,13 +154,13 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     const aborted = (await rounds(c, 'aborted')) + (await rounds(c, 'failed'));
     const completed = await rounds(c);
     process.kill(pid, 'SIGKILL');
-    await until('/readyz false', async () => ((await c.ready()).status === 503 ? true : undefined), 60_000);
+    await waitFor('/readyz false', async () => ((await c.ready()).status === 503 ? true : undefined), 60_000);
     await new Promise((r) => setTimeout(r, 20_000));
     assert.equal(c.child.exitCode, null, 'the controller is still running');
     await labCommand(['up']);
     const recovered = Date.now();
-    await until('/readyz true', async () => ((await c.ready()).status === 200 ? true : undefined), 60_000);
-    await until('a clean round', async () => ((await rounds(c)) > completed ? true : undefined), 90_000);
+    await waitFor('/readyz true', async () => ((await c.ready()).status === 200 ? true : undefined), 60_000);
+    await waitFor('a clean round', async () => ((await rounds(c)) > completed ? true : undefined), 90_000);
     assert.ok(
       Date.now() - recovered < 60_000 + 30_000,
       `clean round ${Date.now() - recovered} ms after recovery`,
@@ -182,14 +181,14 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
   test('two replicas: only the leader probes; SIGKILL of the leader, and the other leads within 17 s and deletes its probe pods', async () => {
     const leader = main as RunningController;
     second = startController(kubeconfig, ARGS, 'netaudit-e2e-1');
-    await until(
+    await waitFor(
       'the second replica ready',
       async () => ((await second?.ready())?.status === 200 ? true : undefined),
       60_000,
     );
     assert.equal(metric(await second.metrics(), 'netaudit_leader'), 0, 'the second replica follows');
     assert.equal(await rounds(second), 0, 'a follower never probes');
-    const oldRuns = await until(
+    const oldRuns = await waitFor(
       'the leader mid-round',
       async () => {
         const r = await probePodRuns();
@@ -199,13 +198,13 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     );
     await leader.stop('SIGKILL');
     const killed = Date.now();
-    await until(
+    await waitFor(
       'the second replica leads',
       async () =>
         metric(await (second as RunningController).metrics(), 'netaudit_leader') === 1 ? true : undefined,
       30_000,
     );
-    await until(
+    await waitFor(
       'the new leader probes',
       async () => {
         const runs = await probePodRuns();
@@ -215,7 +214,7 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     );
     const tookMs = Date.now() - killed;
     assert.ok(tookMs <= 17_000 + 3_000, `took ${tookMs} ms`);
-    await until(
+    await waitFor(
       "the dead leader's probe pods deleted",
       async () => {
         const runs = await probePodRuns();
@@ -228,7 +227,7 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
 
   test('SIGKILL of the controller, then start: orphans deleted, auditing resumes', async () => {
     const c = second as RunningController;
-    const runs = await until(
+    const runs = await waitFor(
       'a round in flight',
       async () => {
         const r = await probePodRuns();
@@ -240,7 +239,7 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     second = undefined;
     main = startController(kubeconfig, ARGS, 'netaudit-e2e-2');
     const restarted = main;
-    await until(
+    await waitFor(
       'a completed round',
       async () => ((await rounds(restarted)) >= 1 ? true : undefined),
       180_000,
@@ -255,7 +254,7 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
 
   test('SIGTERM ends the round cleanly and deletes its probe pods', async () => {
     const c = main as RunningController;
-    await until(
+    await waitFor(
       'a round in flight',
       async () => ((await probePodRuns()).size > 0 ? true : undefined),
       120_000,
@@ -263,10 +262,61 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     const code = await c.stop('SIGTERM');
     main = undefined;
     assert.equal(code, 0);
-    await until(
+    await waitFor(
       'no probe pod left',
       async () => ((await probePodRuns()).size === 0 ? true : undefined),
       30_000,
     );
+  });
+
+  test('default interval (60 s): canary checks between rounds catch enforcer-off within 60 s', async () => {
+    const c = startController(kubeconfig, ['-n', NS], 'netaudit-e2e-3');
+    main = c;
+    try {
+      await waitFor('a full round', async () => ((await rounds(c)) >= 1 ? true : undefined), 180_000);
+      await waitFor(
+        'a canary check between rounds',
+        async () =>
+          (metric(await c.metrics(), 'netaudit_canary_checks_total', { outcome: 'completed' }) ?? 0) >= 1
+            ? true
+            : undefined,
+        60_000,
+      );
+      assert.equal(sumMetric(await c.metrics(), 'netaudit_mismatches'), 0);
+      await labCommand(['fault', 'enforcer-off', '--node', 'nalab-node-1']);
+      const since = Date.now();
+      try {
+        await waitFor(
+          'unexpected-allow > 0',
+          async () =>
+            sumMetric(await c.metrics(), 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0
+              ? true
+              : undefined,
+          120_000,
+          250,
+        );
+        const detectedMs = Date.now() - since;
+        process.stderr.write(`# enforcer-off detected with default settings after ${detectedMs} ms\n`);
+        assert.ok(detectedMs <= 60_000, `detected after ${detectedMs} ms`);
+        await waitFor(
+          'a ConnectivityMismatch event naming the node',
+          async () =>
+            (await netauditEvents()).some(
+              (e) => e.reason === 'ConnectivityMismatch' && e.note.includes('nalab-node-1'),
+            ) || undefined,
+          30_000,
+        );
+      } finally {
+        await labCommand(['fault', 'clear']);
+      }
+      await waitFor(
+        'netaudit_mismatches back to 0',
+        async () => (sumMetric(await c.metrics(), 'netaudit_mismatches') === 0 ? true : undefined),
+        120_000,
+      );
+    } finally {
+      await c.stop('SIGTERM');
+      main = undefined;
+    }
   });
 });

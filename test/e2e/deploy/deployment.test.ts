@@ -13,6 +13,7 @@ import { clientPod, type ProbePodContext, serverPod } from '../../../src/kube/pr
 import { KUSTOMIZE_BIN, NODE_BIN, PROM_OP_CRDS, REPO } from '../../lab/config.ts';
 import { LAB_IMAGE } from '../../lab/image.ts';
 import { ensureLabUp, kubeRequest, labCommand, runInPod } from '../../lab/lab.ts';
+import { waitFor } from '../../lab/sh.ts';
 import {
   applyFile,
   applyText,
@@ -33,16 +34,6 @@ const WORKLOADS = webAndClient(NS);
 
 function kustomize(dir: string): string {
   return execFileSync(KUSTOMIZE_BIN, ['build', dir], { encoding: 'utf8' });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
 }
 
 interface PodItem {
@@ -79,7 +70,7 @@ async function podMetrics(pod: string): Promise<string> {
 }
 
 async function leaderMetrics(): Promise<{ leader: string; text: string }> {
-  const leader = await until('a leader', leaseHolder, 60_000);
+  const leader = await waitFor('a leader', leaseHolder, 60_000);
   return { leader, text: await podMetrics(leader) };
 }
 
@@ -129,7 +120,7 @@ describe('manifests/ deployed in the lab (kustomize, server-side apply, the Depl
     // The Prometheus Operator's CRDs, as on a cluster that runs it: then the whole base applies.
     for (const f of readdirSync(PROM_OP_CRDS).filter((f) => f.endsWith('.yaml'))) {
       const [crd] = await applyFile(resolve(PROM_OP_CRDS, f));
-      await until(
+      await waitFor(
         `CRD ${crd?.metadata.name} established`,
         async () => {
           const c = (await request('GET', objectPath(crd as ObjectHead))) as {
@@ -179,7 +170,7 @@ describe('manifests/ deployed in the lab (kustomize, server-side apply, the Depl
   });
 
   test('the Deployment runs as two lab pods under its ServiceAccount: one leader, clean rounds, no Warning', async () => {
-    await until(
+    await waitFor(
       'two controller pods running',
       async () => {
         const pods = await controllerPods();
@@ -195,7 +186,7 @@ describe('manifests/ deployed in the lab (kustomize, server-side apply, the Depl
         'the ServiceAccount admission plugin projected the token volume',
       );
     }
-    const { leader, text } = await until(
+    const { leader, text } = await waitFor(
       'two completed rounds on the leader',
       async () => {
         const m = await leaderMetrics();
@@ -225,7 +216,7 @@ describe('manifests/ deployed in the lab (kustomize, server-side apply, the Depl
   test('enforcer-off is caught by the deployed leader (metric and Event naming the node); clear restores', async () => {
     await labCommand(['fault', 'enforcer-off', '--node', 'nalab-node-1']);
     try {
-      await until(
+      await waitFor(
         'unexpected-allow on the leader',
         async () =>
           sumMetric((await leaderMetrics()).text, 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0
@@ -233,15 +224,19 @@ describe('manifests/ deployed in the lab (kustomize, server-side apply, the Depl
             : undefined,
         180_000,
       );
-      const events = await netauditEvents();
-      assert.ok(
-        events.some((e) => e.reason === 'ConnectivityMismatch' && e.note.includes('nalab-node-1')),
-        'a ConnectivityMismatch event names the node',
+      // The round sets the gauge, then writes its Events: give them a moment.
+      await waitFor(
+        'a ConnectivityMismatch event naming the node',
+        async () =>
+          (await netauditEvents()).some(
+            (e) => e.reason === 'ConnectivityMismatch' && e.note.includes('nalab-node-1'),
+          ) || undefined,
+        30_000,
       );
     } finally {
       await labCommand(['fault', 'clear']);
     }
-    await until(
+    await waitFor(
       'mismatches back to 0',
       async () => (sumMetric((await leaderMetrics()).text, 'netaudit_mismatches') === 0 ? true : undefined),
       180_000,
@@ -326,10 +321,10 @@ describe('manifests/ deployed in the lab (kustomize, server-side apply, the Depl
   });
 
   test('deleting the leader pod: the other replica leads and audits, the Deployment replaces the pod', async () => {
-    const old = await until('a leader', leaseHolder, 60_000);
+    const old = await waitFor('a leader', leaseHolder, 60_000);
     await request('DELETE', `/api/v1/namespaces/netaudit/pods/${old}?gracePeriodSeconds=0`);
     const started = Date.now();
-    const next = await until(
+    const next = await waitFor(
       'a new leader',
       async () => {
         const h = await leaseHolder();
@@ -345,7 +340,7 @@ describe('manifests/ deployed in the lab (kustomize, server-side apply, the Depl
       handoverMs < 30_000,
       `hand-over within the lease duration and a renew period (${handoverMs} ms)`,
     );
-    await until(
+    await waitFor(
       'a completed round by the new leader',
       async () =>
         (metric(await podMetrics(next), 'netaudit_audit_rounds_total', { outcome: 'completed' }) ?? 0) >= 1
@@ -353,7 +348,7 @@ describe('manifests/ deployed in the lab (kustomize, server-side apply, the Depl
           : undefined,
       180_000,
     );
-    await until(
+    await waitFor(
       'the Deployment back at two running pods',
       async () => {
         const pods = await controllerPods();

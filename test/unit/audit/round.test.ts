@@ -9,6 +9,7 @@ import {
   nodesNotEnforcing,
   SimulatedRunner,
 } from '../../../src/audit/simulated-runner.ts';
+import { CANARY_PODS_PER_NODE, canaryPods, canaryPolicy } from '../../../src/controller/canary.ts';
 import type { NetworkPolicy } from '../../../src/model/k8s.ts';
 import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
@@ -159,6 +160,41 @@ describe('audit round (simulated runner)', () => {
     assert.equal(runner.podsCreated, 2);
     // A pod-by-pod audit would need 3 pods x (3 pods x 2 ports + 2) probes.
     assert.equal(r.summary.podPairProbes, 3 * (3 * 2 + 2));
+  });
+});
+
+describe('a canary check (the canary namespace alone, as the controller runs it between rounds)', () => {
+  const canary = 'netaudit-canary';
+  const cluster = {
+    namespaces: [...model.namespaces, { metadata: { name: canary } }],
+    pods: [...model.pods, ...canaryPods(canary)],
+    policies: [canaryPolicy(canary), denyIngressX],
+  };
+  const check = (runner: SimulatedRunner, nodes: string[]) =>
+    runRound({ cluster, nodes, guards: [] }, runner, {
+      ...options,
+      externals: [],
+      ports: undefined,
+      namespaces: [canary],
+      rotation: { maxProbePods: 400, canaryNamespace: canary, cursor: 0 },
+    });
+
+  test(`takes CANARY_PODS_PER_NODE (${CANARY_PODS_PER_NODE}) pods on every node and probes no user class`, async () => {
+    const runner = new SimulatedRunner(cluster, PROFILES.generic, enforcingNetwork);
+    const r = await check(runner, ['n1', 'n2', 'n3']);
+    assert.equal(r.summary.mismatches, 0);
+    assert.equal(runner.podsCreated, CANARY_PODS_PER_NODE * 3);
+    assert.equal(r.rotation.probePods, CANARY_PODS_PER_NODE * 3);
+    assert.ok(r.probes.length > 0);
+    assert.ok(r.probes.every((p) => p.clientPod.startsWith(`${canary}/`) && p.to.startsWith(`${canary}/`)));
+  });
+
+  test('catches a node that stopped enforcing: the denied class reaches the protected one there', async () => {
+    const runner = new SimulatedRunner(cluster, PROFILES.generic, nodesNotEnforcing(['n2']));
+    const r = await check(runner, ['n1', 'n2']);
+    assert.ok(r.summary.unexpectedAllow > 0);
+    assert.ok(r.mismatches.every((f) => f.kind === 'unexpected-allow' && f.nodes.includes('n2')));
+    assert.ok(r.mismatches.some((f) => f.from.includes('canary-denied')));
   });
 });
 

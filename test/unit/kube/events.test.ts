@@ -1,8 +1,17 @@
-// Event content: what the Event is about, and a note a person can act on.
+// Event content (what the Event is about, a note a person can act on) and the recorder's limits:
+// a fault that breaks thousands of flows must not write thousands of Events.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type * as k8s from '@kubernetes/client-node';
+import pino from 'pino';
 import type { Finding } from '../../../src/audit/round.ts';
-import { findingKey, mismatchNote, regardingOf } from '../../../src/kube/events.ts';
+import {
+  EventRecorder,
+  type EventSink,
+  findingKey,
+  mismatchNote,
+  regardingOf,
+} from '../../../src/kube/events.ts';
 
 const base: Finding = {
   from: 'shop/api-1',
@@ -60,5 +69,115 @@ describe('events', () => {
       findingKey({ ...base, probePods: { client: 'other', server: undefined } }),
     );
     assert.notEqual(findingKey(base), findingKey({ ...base, nodes: ['node-1'] }));
+  });
+});
+
+/** Records every call; names created Events like the API server would (generateName + counter). */
+class FakeSink implements EventSink {
+  readonly calls: { verb: 'create' | 'replace'; body: k8s.EventsV1Event }[] = [];
+  private next = 0;
+  failCreates = false;
+
+  async create(namespace: string, body: k8s.EventsV1Event): Promise<k8s.EventsV1Event> {
+    this.calls.push({ verb: 'create', body });
+    if (this.failCreates) throw new Error('create events: 503 Service Unavailable');
+    return { ...body, metadata: { ...body.metadata, namespace, name: `netaudit-${this.next++}` } };
+  }
+
+  async replace(_namespace: string, _name: string, body: k8s.EventsV1Event): Promise<k8s.EventsV1Event> {
+    this.calls.push({ verb: 'replace', body });
+    return body;
+  }
+
+  count(verb: 'create' | 'replace', reason?: string): number {
+    return this.calls.filter((c) => c.verb === verb && (!reason || c.body.reason === reason)).length;
+  }
+}
+
+const flows = (n: number): Finding[] => Array.from({ length: n }, (_, i) => ({ ...base, port: 1000 + i }));
+
+function recorder(limits: { maxNewPerRound: number; maxOpen: number; seriesRefreshMs: number }) {
+  const sink = new FakeSink();
+  let clock = 1_000_000;
+  const rec = new EventRecorder(sink, 'netaudit-0', pino({ level: 'silent' }), limits, () => clock);
+  return { sink, rec, advance: (ms: number) => (clock += ms) };
+}
+
+describe('the event recorder', () => {
+  test('a new mismatch creates one Warning; the second sighting writes the series; later ones wait for the refresh period', async () => {
+    const { sink, rec, advance } = recorder({ maxNewPerRound: 10, maxOpen: 10, seriesRefreshMs: 300_000 });
+    assert.deepEqual(await rec.publish([base]), {
+      created: 1,
+      updated: 0,
+      restored: 0,
+      deferred: 0,
+      errors: 0,
+    });
+    assert.equal(sink.calls[0]?.body.type, 'Warning');
+    assert.equal(sink.calls[0]?.body.reason, 'ConnectivityMismatch');
+    advance(60_000);
+    assert.equal((await rec.publish([base])).updated, 1);
+    assert.equal(sink.calls.at(-1)?.body.series?.count, 2);
+    advance(60_000);
+    assert.equal(
+      (await rec.publish([base])).updated,
+      0,
+      'third sighting within the refresh period: no write',
+    );
+    advance(300_000);
+    assert.equal((await rec.publish([base])).updated, 1);
+    assert.equal(
+      sink.calls.at(-1)?.body.series?.count,
+      4,
+      'the written count includes the unwritten sightings',
+    );
+    assert.equal(sink.count('create'), 1);
+  });
+
+  test('a flood of findings creates at most maxNewPerRound Events a round and never more than maxOpen at once', async () => {
+    const { sink, rec } = recorder({ maxNewPerRound: 25, maxOpen: 60, seriesRefreshMs: 300_000 });
+    const flood = flows(3000);
+    const first = await rec.publish(flood);
+    assert.equal(first.created, 25);
+    assert.equal(first.deferred, 2975);
+    await rec.publish(flood);
+    const third = await rec.publish(flood);
+    assert.equal(third.created, 10, 'the open cap (60) stops the third round at 10 new');
+    assert.equal(rec.openCount, 60);
+    assert.equal((await rec.publish(flood)).created, 0);
+    assert.equal(sink.count('create', 'ConnectivityMismatch'), 60);
+    // Repeats: each open Event's series is written once (its second sighting), not every round.
+    assert.equal(sink.count('replace'), 60);
+  });
+
+  test('a fault that clears restores every open Event once, and deferred findings never get a Restored', async () => {
+    const { sink, rec } = recorder({ maxNewPerRound: 5, maxOpen: 100, seriesRefreshMs: 300_000 });
+    await rec.publish(flows(40));
+    const cleared = await rec.publish([]);
+    assert.equal(cleared.restored, 5);
+    assert.equal(sink.count('create', 'ConnectivityRestored'), 5);
+    assert.equal(rec.openCount, 0);
+    const restored = sink.calls.find((c) => c.body.reason === 'ConnectivityRestored')?.body;
+    assert.equal(restored?.type, 'Normal');
+    assert.match(restored?.note ?? '', /behaves as expected again \(denied\) after 1 sighting/);
+  });
+
+  test('a failing API server is counted and logged; the finding is tried again next round', async () => {
+    const { sink, rec } = recorder({ maxNewPerRound: 5, maxOpen: 100, seriesRefreshMs: 300_000 });
+    sink.failCreates = true;
+    assert.deepEqual(await rec.publish([base]), {
+      created: 0,
+      updated: 0,
+      restored: 0,
+      deferred: 0,
+      errors: 1,
+    });
+    sink.failCreates = false;
+    assert.equal((await rec.publish([base])).created, 1);
+  });
+
+  test('the same finding twice in one round is one Event', async () => {
+    const { rec } = recorder({ maxNewPerRound: 5, maxOpen: 100, seriesRefreshMs: 300_000 });
+    assert.equal((await rec.publish([base, { ...base }])).created, 1);
   });
 });
