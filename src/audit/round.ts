@@ -274,15 +274,30 @@ export async function runRound(
         : t.target.external.text;
     return { id, host, port: t.port, protocol: t.protocol };
   });
-  const runs = clientRuns(
-    plan.clients,
-    probes,
-    options.timeoutMs,
-    options.attempts,
-    options.clientDelayMs,
-    '',
-  );
-  progress({ phase: 'probe', pods: runs.length, probes: probes.length * plan.clients.length });
+  // The canary's classes probe one another only: its policy is all they are there to test, and a
+  // canary that every user class probed (and that probed every user class) would cost a round as
+  // much again as the canary's few pods suggest.
+  const canary = options.rotation?.canaryNamespace;
+  const inCanary = (p: ProbeSpec): boolean => {
+    const target = refs.get(p.id)?.target;
+    return target?.kind === 'server' && target.server.spec.namespace === canary;
+  };
+  const runsOf = (clients: readonly ClientSpec[], targets: readonly ProbeSpec[]): ClientRun[] =>
+    clientRuns(clients, targets, options.timeoutMs, options.attempts, options.clientDelayMs, '');
+  const runs =
+    canary === undefined
+      ? runsOf(plan.clients, probes)
+      : [
+          ...runsOf(
+            plan.clients.filter((c) => c.namespace !== canary),
+            probes.filter((p) => !inCanary(p)),
+          ),
+          ...runsOf(
+            plan.clients.filter((c) => c.namespace === canary),
+            probes.filter(inCanary),
+          ),
+        ];
+  progress({ phase: 'probe', pods: runs.length, probes: runs.reduce((n, r) => n + r.plan.probes.length, 0) });
   const outcomes = probes.length > 0 ? await runner.runClients(runs) : [];
   const tClients = mark();
 

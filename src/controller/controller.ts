@@ -8,7 +8,7 @@ import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { guardsFor } from '../audit/guards.ts';
 import { standingFindings, verdictKey } from '../audit/rotation.ts';
-import { type Finding, type RoundReport, runRound } from '../audit/round.ts';
+import { type Finding, type RoundOptions, type RoundReport, runRound } from '../audit/round.ts';
 import { toClientNetworkPolicy, toNamespace, toNetworkPolicy, toPod } from '../kube/convert.ts';
 import { isNotFound, kubeError } from '../kube/errors.ts';
 import { EventRecorder, kubeEventSink } from '../kube/events.ts';
@@ -19,14 +19,19 @@ import { LABEL_PROBE } from '../kube/probe-pods.ts';
 import { nodeInfo } from '../kube/read-cluster.ts';
 import { type Change, IncrementalEngine } from '../model/engine.ts';
 import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
-import type { ExternalTarget, MatrixOptions, PortSpec } from '../model/matrix.ts';
-import type { CniProfile } from '../policy/profiles.ts';
+import type { MatrixOptions } from '../model/matrix.ts';
 import type { Metrics } from '../report/metrics.ts';
 import { CANARY_PODS_PER_NODE, CANARY_POLICY, canaryChecksFit, canaryPods, canaryPolicy } from './canary.ts';
 import type { EventLimits } from './event-limits.ts';
 import { nextRound, type RoundKind } from './schedule.ts';
 
-export interface ControllerOptions {
+/** What every round is probed with, as `netaudit audit` takes it. */
+type ProbeSettings = Pick<
+  RoundOptions,
+  'profile' | 'externals' | 'ports' | 'timeoutMs' | 'attempts' | 'confirmAttempts' | 'clientDelayMs'
+>;
+
+export interface ControllerOptions extends ProbeSettings {
   readonly identity: string;
   /** Where the Lease lives (the controller's own namespace). */
   readonly namespace: string;
@@ -35,18 +40,11 @@ export interface ControllerOptions {
   readonly settleMs: number;
   readonly includeNamespaces: readonly string[];
   readonly excludeNamespaces: readonly string[];
-  readonly ports: readonly PortSpec[] | undefined;
-  readonly externals: readonly ExternalTarget[];
-  readonly profile: CniProfile;
   readonly image: string;
   readonly canary: boolean;
   readonly canaryNamespace: string;
   /** Canary-only checks between full rounds, so a node that stops enforcing is caught within about this (0: off). */
   readonly canaryIntervalMs: number;
-  readonly timeoutMs: number;
-  readonly attempts: number;
-  readonly confirmAttempts: number;
-  readonly clientDelayMs: number;
   readonly podTimeoutMs: number;
   readonly concurrency: number;
   readonly rate: number;
@@ -289,6 +287,7 @@ export class Controller {
   private async waitForNextRound(lastRound: number, lastCanary: number): Promise<RoundKind> {
     for (;;) {
       if (this.stopped || !this.leading) return 'full';
+      const now = Date.now();
       const next = nextRound(
         { lastRound, lastCanary, pendingChangeAt: this.pendingChange ? this.lastChange : undefined },
         {
@@ -296,8 +295,8 @@ export class Controller {
           settleMs: this.options.settleMs,
           canaryIntervalMs: this.canaryCheckMs,
         },
+        now,
       );
-      const now = Date.now();
       if (now >= next.at) return next.kind;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, next.at - now);

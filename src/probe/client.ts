@@ -100,29 +100,64 @@ export function classifyError(e: unknown): ProbeOutcome {
   return { kind: 'error', cause: code ?? (e instanceof Error ? e.message : String(e)) };
 }
 
-/** Settles once: the first of answer, error and deadline wins, and the socket is always released. */
+/** What a started probe gives back: how to release its socket, and when it really sent. */
+interface Started {
+  readonly release: () => void;
+  /** performance.now() when the packet left (a connect() or a send()); undefined: not yet. */
+  readonly sentAt: () => number | undefined;
+}
+
+/**
+ * Settles once: the first of answer, error and deadline wins, and the socket is always released.
+ *
+ * The deadline counts from when the packet really left, and is decided only after the I/O the kernel
+ * already holds has been read. A process that was not scheduled for a while (a busy node) wakes up
+ * with its timers due *and* its replies waiting; Node runs due timers before it polls for I/O, so a
+ * plain timer would call every such probe a timeout. Deferring the verdict with setImmediate lets
+ * the poll phase of the same loop turn deliver the replies first. Measured in the lab: without this,
+ * whole client pods on a loaded node reported every probe as a timeout.
+ */
 function race(
   timeoutMs: number,
-  start: (settle: (o: ProbeOutcome) => void) => (() => void) | undefined,
+  start: (settle: (o: ProbeOutcome) => void) => Started | undefined,
 ): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     let done = false;
-    let release: (() => void) | undefined;
-    const timer = setTimeout(() => settle({ kind: 'timeout' }), timeoutMs);
+    let started: Started | undefined;
+    const armedAt = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let extended = false;
+    const deadline = (): void => {
+      if (done) return;
+      const sent = started?.sentAt();
+      if (sent === undefined && !extended) {
+        // Not even sent yet (this process was starved before its send ran): one more period.
+        extended = true;
+        timer = setTimeout(deadline, timeoutMs);
+        return;
+      }
+      const remaining = (sent ?? armedAt) + timeoutMs - performance.now();
+      if (remaining >= 1) {
+        timer = setTimeout(deadline, remaining);
+        return;
+      }
+      setImmediate(() => settle({ kind: 'timeout' }));
+    };
+    timer = setTimeout(deadline, timeoutMs);
     function settle(o: ProbeOutcome): void {
       if (done) return;
       done = true;
       clearTimeout(timer);
       try {
-        release?.();
+        started?.release();
       } catch {
         // closing an already closed socket: nothing left to release
       }
       resolve(o);
     }
     try {
-      release = start(settle);
-      if (done) release?.();
+      started = start(settle);
+      if (done) started?.release();
     } catch (e) {
       // Synchronous failures (EMFILE from createSocket, a bad address) are errors, not crashes.
       settle(classifyError(e));
@@ -139,9 +174,14 @@ function probeTcp(spec: ProbeSpec, timeoutMs: number, deps: ProbeDeps): Promise<
   return race(timeoutMs, (settle) => {
     const since = deps.now();
     const socket = deps.tcpConnect(spec.host, spec.port);
+    let sentAt: number | undefined;
+    // net.connect() issues the connect (the SYN) on the next tick: this one runs right after it.
+    process.nextTick(() => {
+      sentAt = performance.now();
+    });
     socket.once('connect', () => settle({ kind: 'connected', ms: elapsed(deps, since, timeoutMs) }));
     socket.once('error', (e) => settle(classifyError(e)));
-    return () => socket.destroy();
+    return { release: () => socket.destroy(), sentAt: () => sentAt };
   });
 }
 
@@ -150,6 +190,7 @@ function probeUdp(spec: ProbeSpec, timeoutMs: number, deps: ProbeDeps): Promise<
     const nonce = deps.nonce();
     const socket = deps.udpSocket(spec.host);
     let since = deps.now();
+    let sentAt: number | undefined;
     socket.on('error', (e) => settle(classifyError(e)));
     socket.on('message', (msg) => {
       // Anything else (a stray or late datagram of another attempt) is not an answer to this one.
@@ -160,8 +201,9 @@ function probeUdp(spec: ProbeSpec, timeoutMs: number, deps: ProbeDeps): Promise<
       since = deps.now();
       socket.send(nonce, (sendError) => {
         if (sendError) settle(classifyError(sendError));
+        else sentAt = performance.now();
       });
     });
-    return () => socket.close();
+    return { release: () => socket.close(), sentAt: () => sentAt };
   });
 }

@@ -12,10 +12,10 @@ import { waitFor } from '../lab/sh.ts';
 import {
   apply,
   applyFile,
-  type Controller,
   type K3s,
   netaudit,
   REPO,
+  type RunningController,
   serviceAccountKubeconfig,
   startController,
   startK3s,
@@ -49,7 +49,7 @@ spec:
 
 describe('netaudit on k3s (Docker)', { timeout: 1_800_000 }, () => {
   let k3s: K3s | undefined;
-  let controller: Controller | undefined;
+  let controller: RunningController | undefined;
 
   before(async () => {
     k3s = await startK3s();
@@ -89,7 +89,7 @@ describe('netaudit on k3s (Docker)', { timeout: 1_800_000 }, () => {
     await apply(cluster, WORKLOADS);
     await waitForPods(cluster, [CTL_NS]);
     const kubeconfig = await serviceAccountKubeconfig(cluster);
-    controller = startController(kubeconfig, 19290, ['--interval', '20s', '--settle', '3s', '-n', CTL_NS]);
+    controller = startController(kubeconfig, ['--interval', '20s', '--settle', '3s', '-n', CTL_NS]);
     const c = controller;
     await waitFor(
       'two completed rounds',

@@ -2,7 +2,7 @@
 // controller is built in), the netaudit image built from the Dockerfile and imported into k3s's
 // containerd, and a raw API client (objects sent as written: the typed client renames `from`).
 // Not run on the project's build machines (no container engine); see README "k3s suite".
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,11 @@ import { join, resolve } from 'node:path';
 import { K3sContainer, type StartedK3sContainer } from '@testcontainers/k3s';
 import { parse } from 'yaml';
 import { objectPath, objectsOf } from '../e2e/support/apply.ts';
-import type { Run } from '../e2e/support/netaudit.ts';
+import { type RunningController, startController as startE2eController } from '../e2e/support/controller.ts';
+import { netaudit as e2eNetaudit, type Run } from '../e2e/support/netaudit.ts';
+import { writeTokenKubeconfig } from '../support/kubeconfig.ts';
+
+export type { RunningController };
 
 export const REPO = resolve(import.meta.dirname, '../..');
 /** Pinned: kube-router's enforcement and the API versions move with k3s releases. */
@@ -143,28 +147,7 @@ export async function waitForPods(
 
 /** bin/netaudit against k3s (a child process, not a TTY). */
 export function netaudit(k3s: K3s, args: readonly string[], timeoutMs = 600_000): Promise<Run> {
-  return new Promise((ok, fail) => {
-    const child = spawn(resolve(REPO, 'bin/netaudit'), args, {
-      env: { ...process.env, KUBECONFIG: k3s.kubeconfig, NETAUDIT_IMAGE: IMAGE, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`netaudit ${args.join(' ')} timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      ok({ code, stdout, stderr });
-    });
-  });
+  return e2eNetaudit(args, timeoutMs, { kubeconfig: k3s.kubeconfig, image: IMAGE });
 }
 
 /** A kubeconfig holding a token of the netaudit ServiceAccount (manifests/base RBAC), for k3s. */
@@ -181,74 +164,15 @@ export async function serviceAccountKubeconfig(k3s: K3s): Promise<string> {
   const admin = parse(readFileSync(k3s.kubeconfig, 'utf8')) as KubeconfigFile;
   const cluster = admin.clusters[0]?.cluster;
   if (!cluster) throw new Error('k3s kubeconfig without a cluster');
-  const file = join(mkdtempSync(join(tmpdir(), 'netaudit-k3s-sa-')), 'kubeconfig');
-  writeFileSync(
-    file,
-    `apiVersion: v1
-kind: Config
-clusters: [{ name: k3s, cluster: { server: "${cluster.server}", certificate-authority-data: "${cluster['certificate-authority-data']}" } }]
-users: [{ name: netaudit, user: { token: "${tr.status.token}" } }]
-contexts: [{ name: netaudit, context: { cluster: k3s, user: netaudit, namespace: netaudit } }]
-current-context: netaudit
-`,
-  );
-  return file;
-}
-
-export interface Controller {
-  readonly child: ChildProcess;
-  metrics(): Promise<string>;
-  log(): string;
-  stop(): Promise<void>;
+  return writeTokenKubeconfig({
+    cluster: 'k3s',
+    server: cluster.server,
+    caData: cluster['certificate-authority-data'],
+    token: tr.status.token,
+  });
 }
 
 /** `netaudit controller` on the host, as its Deployment would run it (ServiceAccount kubeconfig). */
-export function startController(kubeconfig: string, port: number, args: readonly string[]): Controller {
-  let log = '';
-  const child = spawn(
-    resolve(REPO, 'bin/netaudit'),
-    [
-      'controller',
-      '--kubeconfig',
-      kubeconfig,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--image',
-      IMAGE,
-      '--profile',
-      'kube-router',
-      ...args,
-    ],
-    {
-      env: {
-        ...process.env,
-        POD_NAME: 'netaudit-k3s-0',
-        POD_NAMESPACE: 'netaudit',
-        NETAUDIT_LOG_LEVEL: 'info',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  child.stdout.on('data', (c: Buffer) => {
-    log += c.toString();
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    log += c.toString();
-  });
-  const exited = new Promise<void>((ok) => child.on('exit', () => ok()));
-  return {
-    child,
-    log: () => log,
-    metrics: async () => {
-      try {
-        return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      } catch {
-        return '';
-      }
-    },
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+export function startController(kubeconfig: string, args: readonly string[]): RunningController {
+  return startE2eController(kubeconfig, args, 'netaudit-k3s-0', IMAGE);
 }

@@ -9,6 +9,7 @@ import { waitFor } from '../../lab/sh.ts';
 import { applyText, deleteNamespaces, deleteObject, request, waitForPods } from '../support/apply.ts';
 import {
   applyRbac,
+  catchEnforcerOff,
   metric,
   netauditEvents,
   type RunningController,
@@ -16,15 +17,11 @@ import {
   startController,
   sumMetric,
 } from '../support/controller.ts';
-import { webAndClient } from '../support/workloads.ts';
+import { denyAll, webAndClient } from '../support/workloads.ts';
 
 const NS = 'ctl';
 const WORKLOADS = webAndClient(NS);
-const DENY_ALL = `apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: { name: deny-all, namespace: ${NS} }
-spec: { podSelector: {}, policyTypes: [Ingress, Egress] }
-`;
+const DENY_ALL = denyAll(NS);
 const ARGS = ['--interval', '20s', '--settle', '3s', '-n', NS];
 
 async function rounds(c: RunningController, outcome = 'completed'): Promise<number> {
@@ -77,43 +74,17 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
 
   test('enforcer-off: unexpected-allow above 0 and an Event naming node and flow; after clear, 0 and ConnectivityRestored', async () => {
     const c = main as RunningController;
-    await labCommand(['fault', 'enforcer-off', '--node', 'nalab-node-1']);
-    const since = Date.now();
-    try {
-      await waitFor(
-        'unexpected-allow > 0',
-        async () =>
-          sumMetric(await c.metrics(), 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0
-            ? true
-            : undefined,
-        20_000 + 3_000 + 120_000,
-      );
-      const detectedMs = Date.now() - since;
-      // The round sets the gauge, then writes its Events: give them a moment.
-      const mismatch = await waitFor(
-        'a ConnectivityMismatch event naming the node',
-        async () =>
-          (await netauditEvents()).find(
-            (e) => e.reason === 'ConnectivityMismatch' && e.note.includes('nalab-node-1'),
-          ),
-        30_000,
-      );
-      assert.equal(mismatch.type, 'Warning');
-      assert.match(
-        mismatch.note,
-        /unexpected-allow: \S+ -> \S+ \d+\/(TCP|UDP) was expected to be denied but was connected/,
-      );
-      assert.ok(['NetworkPolicy', 'Pod'].includes(mismatch.regarding.kind));
-      process.stderr.write(`# enforcer-off detected by metrics after ${detectedMs} ms\n`);
-    } finally {
-      // Cleared even when an assertion fails: a node left unenforced would fail every later test.
-      await labCommand(['fault', 'clear']);
-    }
-    await waitFor(
-      'netaudit_mismatches back to 0',
-      async () => (sumMetric(await c.metrics(), 'netaudit_mismatches') === 0 ? true : undefined),
-      180_000,
+    const { detectedMs, event } = await catchEnforcerOff(() => c.metrics(), {
+      node: 'nalab-node-1',
+      timeoutMs: 20_000 + 3_000 + 120_000,
+    });
+    process.stderr.write(`# enforcer-off detected by metrics after ${detectedMs} ms\n`);
+    assert.equal(event.type, 'Warning');
+    assert.match(
+      event.note,
+      /unexpected-allow: \S+ -> \S+ \d+\/(TCP|UDP) was expected to be denied but was connected/,
     );
+    assert.ok(['NetworkPolicy', 'Pod'].includes(event.regarding.kind));
     const restored = (await netauditEvents()).filter((e) => e.reason === 'ConnectivityRestored');
     assert.ok(restored.length > 0, 'ConnectivityRestored emitted');
     assert.equal(restored[0]?.type, 'Normal');
@@ -283,37 +254,13 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
         60_000,
       );
       assert.equal(sumMetric(await c.metrics(), 'netaudit_mismatches'), 0);
-      await labCommand(['fault', 'enforcer-off', '--node', 'nalab-node-1']);
-      const since = Date.now();
-      try {
-        await waitFor(
-          'unexpected-allow > 0',
-          async () =>
-            sumMetric(await c.metrics(), 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0
-              ? true
-              : undefined,
-          120_000,
-          250,
-        );
-        const detectedMs = Date.now() - since;
-        process.stderr.write(`# enforcer-off detected with default settings after ${detectedMs} ms\n`);
-        assert.ok(detectedMs <= 60_000, `detected after ${detectedMs} ms`);
-        await waitFor(
-          'a ConnectivityMismatch event naming the node',
-          async () =>
-            (await netauditEvents()).some(
-              (e) => e.reason === 'ConnectivityMismatch' && e.note.includes('nalab-node-1'),
-            ) || undefined,
-          30_000,
-        );
-      } finally {
-        await labCommand(['fault', 'clear']);
-      }
-      await waitFor(
-        'netaudit_mismatches back to 0',
-        async () => (sumMetric(await c.metrics(), 'netaudit_mismatches') === 0 ? true : undefined),
-        120_000,
-      );
+      const { detectedMs } = await catchEnforcerOff(() => c.metrics(), {
+        node: 'nalab-node-1',
+        timeoutMs: 120_000,
+        pollMs: 250,
+      });
+      process.stderr.write(`# enforcer-off detected with default settings after ${detectedMs} ms\n`);
+      assert.ok(detectedMs <= 60_000, `detected after ${detectedMs} ms`);
     } finally {
       await c.stop('SIGTERM');
       main = undefined;

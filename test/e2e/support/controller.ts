@@ -1,11 +1,13 @@
 // Runs `netaudit controller` in the lab as its Deployment would: under the ServiceAccount and RBAC of
 // manifests/base (a token from the TokenRequest API, not the admin kubeconfig).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { API_SERVER, PKI_DIR, REPO } from '../../lab/config.ts';
 import { LAB_IMAGE } from '../../lab/image.ts';
+import { labCommand } from '../../lab/lab.ts';
+import { waitFor } from '../../lab/sh.ts';
+import { writeTokenKubeconfig } from '../../support/kubeconfig.ts';
 import { applyFile, request } from './apply.ts';
 
 const MANIFESTS = resolve(REPO, 'manifests/base');
@@ -33,19 +35,7 @@ export async function serviceAccountToken(): Promise<string> {
 export async function serviceAccountKubeconfig(): Promise<string> {
   const token = await serviceAccountToken();
   const ca = readFileSync(resolve(PKI_DIR, 'ca.crt')).toString('base64');
-  const dir = mkdtempSync(join(tmpdir(), 'netaudit-sa-'));
-  const file = join(dir, 'kubeconfig');
-  writeFileSync(
-    file,
-    `apiVersion: v1
-kind: Config
-clusters: [{ name: lab, cluster: { server: "${API_SERVER}", certificate-authority-data: "${ca}" } }]
-users: [{ name: netaudit, user: { token: "${token}" } }]
-contexts: [{ name: netaudit, context: { cluster: lab, user: netaudit, namespace: netaudit } }]
-current-context: netaudit
-`,
-  );
-  return file;
+  return writeTokenKubeconfig({ cluster: 'lab', server: API_SERVER, caData: ca, token });
 }
 
 export interface RunningController {
@@ -63,6 +53,7 @@ export function startController(
   kubeconfig: string,
   args: readonly string[],
   name = 'netaudit-e2e-0',
+  image = LAB_IMAGE,
 ): RunningController {
   const port = nextPort++;
   let log = '';
@@ -75,7 +66,7 @@ export function startController(
       '--listen',
       `127.0.0.1:${port}`,
       '--image',
-      LAB_IMAGE,
+      image,
       '--profile',
       'kube-router',
       '--timeout',
@@ -148,4 +139,45 @@ export async function netauditEvents(): Promise<EventItem[]> {
     items: (EventItem & { reportingController?: string })[];
   };
   return list.items.filter((e) => e.reportingController === 'netaudit.io/controller');
+}
+
+/**
+ * Turns enforcement off on a node and waits until the controller reports it: the unexpected-allow
+ * gauge above 0 (`metrics` reads the reporting replica), then a ConnectivityMismatch Event naming the
+ * node (the round writes its Events after the gauge). The fault is cleared whatever happens, and the
+ * gauge awaited back at 0; a node left unenforced would fail every later test.
+ */
+export async function catchEnforcerOff(
+  metrics: () => Promise<string>,
+  o: { readonly node: string; readonly timeoutMs: number; readonly pollMs?: number },
+): Promise<{ detectedMs: number; event: EventItem }> {
+  await labCommand(['fault', 'enforcer-off', '--node', o.node]);
+  const since = Date.now();
+  let caught: { detectedMs: number; event: EventItem };
+  try {
+    await waitFor(
+      'unexpected-allow > 0',
+      async () => sumMetric(await metrics(), 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0,
+      o.timeoutMs,
+      o.pollMs ?? 500,
+    );
+    const detectedMs = Date.now() - since;
+    const event = await waitFor(
+      `a ConnectivityMismatch event naming ${o.node}`,
+      async () =>
+        (await netauditEvents()).find((e) => e.reason === 'ConnectivityMismatch' && e.note.includes(o.node)),
+      30_000,
+      1000,
+    );
+    caught = { detectedMs, event };
+  } finally {
+    await labCommand(['fault', 'clear']);
+  }
+  await waitFor(
+    'netaudit_mismatches back to 0',
+    async () => sumMetric(await metrics(), 'netaudit_mismatches') === 0,
+    180_000,
+    1000,
+  );
+  return caught;
 }

@@ -10,13 +10,24 @@ export interface Run {
   stderr: string;
 }
 
+/** The cluster a run talks to, and the probe image it uses: the lab's unless said otherwise. */
+export interface Target {
+  readonly kubeconfig: string;
+  readonly image: string;
+}
+
+const LAB: Target = { kubeconfig: KUBECONFIG, image: LAB_IMAGE };
+
 /** Starts bin/netaudit as a user would (KUBECONFIG set, not a TTY): its result, and a way to kill it. */
-export function startNetaudit(args: readonly string[]): {
+export function startNetaudit(
+  args: readonly string[],
+  target: Target = LAB,
+): {
   done: Promise<Run>;
   kill: (signal?: NodeJS.Signals) => void;
 } {
   const child = spawn(resolve(REPO, 'bin/netaudit'), args, {
-    env: { ...process.env, KUBECONFIG, NETAUDIT_IMAGE: LAB_IMAGE, CI: 'true' },
+    env: { ...process.env, KUBECONFIG: target.kubeconfig, NETAUDIT_IMAGE: target.image, CI: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -31,8 +42,12 @@ export function startNetaudit(args: readonly string[]): {
   return { done, kill: (signal = 'SIGKILL') => child.kill(signal) };
 }
 
-export async function netaudit(args: readonly string[], timeoutMs = 300_000): Promise<Run> {
-  const run = startNetaudit(args);
+export async function netaudit(
+  args: readonly string[],
+  timeoutMs = 300_000,
+  target: Target = LAB,
+): Promise<Run> {
+  const run = startNetaudit(args, target);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, fail) => {
     timer = setTimeout(() => {

@@ -26,3 +26,12 @@ spec:
   ingress: [{ from: [{ podSelector: { matchLabels: { app: client } } }] }]
 `;
 }
+
+/** A user's deny-all (ingress and egress) for the namespace: the next rounds must expect it. */
+export function denyAll(namespace: string): string {
+  return `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: deny-all, namespace: ${namespace} }
+spec: { podSelector: {}, policyTypes: [Ingress, Egress] }
+`;
+}

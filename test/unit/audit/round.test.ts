@@ -124,6 +124,15 @@ describe('audit round (simulated runner)', () => {
     assert.ok(r.flaky.every((f) => f.reason.startsWith('not confirmed')));
   });
 
+  test('a node that drops all its traffic is reported as unexpected-deny on every path through it', async () => {
+    const deadNode: NetworkModel = (p) =>
+      p.srcNode === 'n2' || p.dstNode === 'n2' ? { kind: 'timeout' } : enforcingNetwork(p);
+    const r = await audit([denyIngressX], deadNode);
+    assert.ok(r.summary.unexpectedDeny > 0);
+    assert.ok(r.mismatches.every((m) => m.kind === 'unexpected-deny' && m.nodes.includes('n2')));
+    assert.ok(r.mismatches.some((m) => m.srcNode === 'n1' && m.dstNode === 'n2'));
+  });
+
   test('a probe error is inconclusive: never blocked, never a mismatch', async () => {
     const errors: NetworkModel = (p) =>
       p.traffic.to.kind === 'external' ? { kind: 'error', cause: 'ENETUNREACH' } : enforcingNetwork(p);
@@ -187,6 +196,18 @@ describe('a canary check (the canary namespace alone, as the controller runs it 
     assert.equal(r.rotation.probePods, CANARY_PODS_PER_NODE * 3);
     assert.ok(r.probes.length > 0);
     assert.ok(r.probes.every((p) => p.clientPod.startsWith(`${canary}/`) && p.to.startsWith(`${canary}/`)));
+  });
+
+  test('in a full round the canary classes probe one another only, and user classes never probe the canary', async () => {
+    const runner = new SimulatedRunner(cluster, PROFILES.generic, enforcingNetwork);
+    const r = await runRound({ cluster, nodes: ['n1', 'n2'], guards: [] }, runner, {
+      ...options,
+      rotation: { maxProbePods: undefined, canaryNamespace: canary, cursor: 0 },
+    });
+    const inCanary = (pod: string) => pod.startsWith(`${canary}/`);
+    assert.ok(r.probes.some((p) => inCanary(p.from)) && r.probes.some((p) => !inCanary(p.from)));
+    assert.ok(r.probes.every((p) => inCanary(p.from) === (p.to !== undefined && inCanary(p.to))));
+    assert.equal(r.summary.mismatches, 0);
   });
 
   test('catches a node that stopped enforcing: the denied class reaches the protected one there', async () => {

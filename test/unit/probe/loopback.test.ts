@@ -1,9 +1,10 @@
 // Real packets on loopback: the server and the client against each other.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { runPlan } from '../../../src/probe/client.ts';
+import { probeOnce, runPlan } from '../../../src/probe/client.ts';
 import { finalOutcome } from '../../../src/probe/outcome.ts';
 import type { ProbePlan, ProbeSpec } from '../../../src/probe/plan.ts';
 import { encodeResults } from '../../../src/probe/results.ts';
@@ -84,6 +85,64 @@ describe('the UDP probe', () => {
     };
     const [result] = await runPlan(plan);
     assert.deepEqual(result?.attempts, [{ kind: 'timeout' }]);
+  });
+});
+
+/** Keeps this process off the CPU as a busy node would: no timer, no I/O runs meanwhile. */
+function starve(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // spin
+  }
+}
+
+describe('a probe whose process was not scheduled past its deadline (a busy node)', () => {
+  it('TCP: the connection the kernel completed meanwhile counts as connected, not as a timeout', async (t) => {
+    const server = await startServer(t, '127.0.0.1', ['TCP']);
+    const probe = probeOnce(
+      { id: 't', host: '127.0.0.1', port: portOf(server, 'TCP'), protocol: 'TCP' },
+      100,
+    );
+    await new Promise((r) => setImmediate(r)); // the SYN is out
+    starve(400);
+    assert.equal((await probe).kind, 'connected');
+  });
+
+  it('UDP: the echo that arrived meanwhile counts as connected', async (t) => {
+    // The echo server is another process, so it answers while this one is starved.
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        "const s=require('node:dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(m,r.port,r.address));s.bind(0,'127.0.0.1',()=>console.log(s.address().port))",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    t.after(() => {
+      child.kill();
+    });
+    const port = await new Promise<number>((resolve) =>
+      child.stdout.once('data', (d: Buffer) => resolve(Number(String(d).trim()))),
+    );
+    const probe = probeOnce({ id: 'u', host: '127.0.0.1', port, protocol: 'UDP' }, 100);
+    await new Promise((r) => setTimeout(r, 20)); // connected and sent
+    starve(400);
+    assert.equal((await probe).kind, 'connected');
+    // Starved before its datagram even left: the deadline counts from the send, not from the start.
+    const late = probeOnce({ id: 'u2', host: '127.0.0.1', port, protocol: 'UDP' }, 100);
+    starve(400);
+    assert.equal((await late).kind, 'connected');
+  });
+
+  it('still times out when nothing came back: silence is not helped by waiting longer', async () => {
+    const silent = await silentUdp();
+    const started = performance.now();
+    const probe = probeOnce({ id: 's', host: '127.0.0.1', port: silent.port, protocol: 'UDP' }, 100);
+    await new Promise((r) => setTimeout(r, 20));
+    starve(300);
+    assert.equal((await probe).kind, 'timeout');
+    assert.ok(performance.now() - started < 1000);
+    await silent.close();
   });
 });
 
