@@ -110,12 +110,12 @@ interface Started {
 /**
  * Settles once: the first of answer, error and deadline wins, and the socket is always released.
  *
- * The deadline counts from when the packet really left, and is decided only after the I/O the kernel
- * already holds has been read. A process that was not scheduled for a while (a busy node) wakes up
- * with its timers due *and* its replies waiting; Node runs due timers before it polls for I/O, so a
- * plain timer would call every such probe a timeout. Deferring the verdict with setImmediate lets
- * the poll phase of the same loop turn deliver the replies first. Measured in the lab: without this,
- * whole client pods on a loaded node reported every probe as a timeout.
+ * The deadline counts from when the packet really left. On a busy node this process can be starved
+ * between starting a probe and its send (a UDP send runs a loop turn or two after the socket is
+ * created): a clock started before the send would time out a probe that never had its window
+ * (test/unit/probe/loopback.test.ts starves the event loop to show it). The verdict is also given
+ * one more loop turn (setImmediate), so a reply the kernel already holds is read before silence is
+ * declared, whatever order the event loop runs its phases in.
  */
 function race(
   timeoutMs: number,
