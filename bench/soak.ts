@@ -92,6 +92,7 @@ async function sample(c: RunningController, t0: number): Promise<Sample> {
   const rounds: Record<string, number> = {};
   for (const outcome of ['completed', 'aborted', 'failed'])
     rounds[outcome] = metric(text, 'netaudit_audit_rounds_total', { outcome }) ?? 0;
+  rounds.canaryChecks = metric(text, 'netaudit_canary_checks_total', { outcome: 'completed' }) ?? 0;
   return {
     t: Math.round((Date.now() - t0) / 1000),
     rounds,
@@ -259,6 +260,7 @@ async function main(): Promise<void> {
       settings: {
         interval: '60s (default)',
         settle: '5s (default)',
+        canaryInterval: '20s (default)',
         timeout: '3s',
         churnEverySeconds: CHURN_MS / 1000,
       },
@@ -306,8 +308,11 @@ async function measureFault(c: RunningController): Promise<Record<string, number
   const since = Date.now();
   let metricMs: number | undefined;
   let eventMs: number | undefined;
+  // The metrics endpoint is cheap and polled often; listing Events is not, so every 5 s (a list every
+  // second, of thousands of Events, was load enough to disturb the 2-core lab in an earlier run).
+  let polls = 0;
   while ((metricMs === undefined || eventMs === undefined) && Date.now() - since < 300_000) {
-    await sleep(1000);
+    await sleep(500);
     if (
       metricMs === undefined &&
       sumMetric(await c.metrics(), 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0
@@ -315,6 +320,7 @@ async function measureFault(c: RunningController): Promise<Record<string, number
       metricMs = Date.now() - since;
     if (
       eventMs === undefined &&
+      polls++ % 10 === 0 &&
       (await netauditEvents()).some((e) => e.reason === 'ConnectivityMismatch' && e.note.includes(node))
     )
       eventMs = Date.now() - since;

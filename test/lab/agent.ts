@@ -1195,10 +1195,15 @@ let restartDelay = 1000;
 async function startInformer(): Promise<void> {
   if (stopping) return;
   const fieldSelector = `spec.nodeName=${node.name}`;
+  let listed = false;
   const inf = new k8s.ListWatch<k8s.V1Pod>(
     '/api/v1/pods',
     new k8s.Watch(kc),
-    () => core.listPodForAllNamespaces({ fieldSelector }),
+    async () => {
+      const list = await core.listPodForAllNamespaces({ fieldSelector });
+      listed = true;
+      return list;
+    },
     false,
     undefined,
     fieldSelector,
@@ -1241,6 +1246,10 @@ async function startInformer(): Promise<void> {
   });
   await inf.start();
   // A restarted watch starts from an empty cache: pods deleted during the gap get no delete event.
+  // Only a list that succeeded says which pods are gone: while the API server is still away the
+  // cache is empty, and taking that for "every pod was deleted" would kill every container on the
+  // node while the API server still shows them running (the watch restarts again, and looks then).
+  if (!listed) return;
   for (const rt of [...runtimes.values()]) {
     if (inf.get(rt.rec.name, rt.rec.namespace)?.metadata?.uid !== rt.rec.uid && !rt.deleting) {
       void enqueue(rt.rec.uid, 'forget', () => forget({ metadata: { uid: rt.rec.uid } }));

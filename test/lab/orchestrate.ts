@@ -896,7 +896,36 @@ export async function clearFaults(): Promise<void> {
       60_000,
       100,
     );
+    // A restarted kube-router then keeps rewriting its rules and ipsets for a while (its first full
+    // syncs). Probes during that window meet half-built state, which is the lab's restart, not
+    // enforcement: "restored" means the rules have stopped changing (3 s alike, at most 30 s).
+    await rulesSettled(n.netns);
     say(`${name}: enforcement restored`);
+  }
+}
+
+/** Waits until the node's filter rules and ipsets have been the same for 3 s (at most 30 s). */
+async function rulesSettled(netns: string): Promise<void> {
+  const snapshot = async (): Promise<string> => {
+    const rules = await inNetns(netns, 'iptables-save', ['-t', 'filter'], { check: false });
+    const sets = await inNetns(netns, 'ipset', ['save'], { check: false });
+    // Counters change with every packet, and the header carries the time: compare the rules only.
+    const ruleLines = rules.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith('#'))
+      .map((l) => l.replace(/\[\d+:\d+\]/g, ''));
+    return `${ruleLines.join('\n')}\n${sets.stdout}`;
+  };
+  const deadline = Date.now() + 30_000;
+  let last = await snapshot();
+  let since = Date.now();
+  while (Date.now() < deadline && Date.now() - since < 3000) {
+    await sleep(500);
+    const now = await snapshot();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    }
   }
 }
 
