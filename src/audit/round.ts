@@ -177,6 +177,31 @@ export interface RoundReport {
 
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A re-probe waits this many times longer, per attempt and before it starts, than the first probe:
+ * a real drop stays silent however long one waits, while a starved UDP server answers late and a new
+ * pod the CNI has not wired up yet starts working. Measured in the 2-core lab under churn (load 25):
+ * with the first probe's timeout, re-probes of both kinds confirmed dozens of false unexpected-deny
+ * findings a round.
+ */
+export const CONFIRM_SLACK = 2;
+
+/**
+ * How long a client pod may live (activeDeadlineSeconds): a re-probe's delay and attempts at their
+ * longer timeout, four waves of concurrent probes, and a minute for the pod to start and report.
+ */
+export function clientDeadlineSeconds(o: {
+  readonly clientDelayMs: number;
+  readonly timeoutMs: number;
+  readonly attempts: number;
+  readonly confirmAttempts: number;
+}): number {
+  const attempts = Math.max(o.attempts, o.confirmAttempts);
+  return Math.ceil(
+    (o.clientDelayMs * CONFIRM_SLACK + o.timeoutMs * CONFIRM_SLACK * attempts * 4 + 60_000) / 1000,
+  );
+}
+
 function serverEndpoint(s: StartedServer): Endpoint {
   return { kind: 'pod', pod: s.pod };
 }
@@ -393,7 +418,7 @@ export async function runRound(
     }
   }
 
-  // Confirm every candidate mismatch by probing it again, more times, before reporting it.
+  // Confirm every candidate mismatch by probing it again, more times and longer, before reporting it.
   const mismatches: Finding[] = [];
   const candidateCount = [...candidates.values()].reduce((n, c) => n + c.ids.length, 0);
   if (candidateCount > 0) {
@@ -407,9 +432,9 @@ export async function runRound(
         ...clientRuns(
           [outcome.run.spec],
           subset,
-          options.timeoutMs,
+          options.timeoutMs * CONFIRM_SLACK,
           options.confirmAttempts,
-          options.clientDelayMs,
+          options.clientDelayMs * CONFIRM_SLACK,
           `c${k++}`,
         ),
       );

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import ora from 'ora';
 import pino from 'pino';
 import { guardsFor } from '../audit/guards.ts';
-import { type RoundProgress, type RoundReport, runRound } from '../audit/round.ts';
+import { clientDeadlineSeconds, type RoundProgress, type RoundReport, runRound } from '../audit/round.ts';
 import type { ProbeRunner } from '../audit/runner.ts';
 import { SimulatedRunner } from '../audit/simulated-runner.ts';
 import { NetauditError, UsageError } from '../errors.ts';
@@ -124,9 +124,12 @@ export async function runAudit(args: AuditArgs): Promise<number> {
           concurrency: args.concurrency,
           perSecond: args.rate,
           serverDeadlineSeconds: Math.ceil((podTimeoutMs * 3 + settleMs + 120_000) / 1000),
-          clientDeadlineSeconds: Math.ceil(
-            (clientDelayMs + timeoutMs * Math.max(args.attempts, args.confirmAttempts) * 4 + 60_000) / 1000,
-          ),
+          clientDeadlineSeconds: clientDeadlineSeconds({
+            clientDelayMs,
+            timeoutMs,
+            attempts: args.attempts,
+            confirmAttempts: args.confirmAttempts,
+          }),
           waitTimeoutMs: podTimeoutMs,
           pollMs: 500,
           logger,

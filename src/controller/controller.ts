@@ -8,7 +8,13 @@ import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { guardsFor } from '../audit/guards.ts';
 import { standingFindings, verdictKey } from '../audit/rotation.ts';
-import { type Finding, type RoundOptions, type RoundReport, runRound } from '../audit/round.ts';
+import {
+  clientDeadlineSeconds,
+  type Finding,
+  type RoundOptions,
+  type RoundReport,
+  runRound,
+} from '../audit/round.ts';
 import { toClientNetworkPolicy, toNamespace, toNetworkPolicy, toPod } from '../kube/convert.ts';
 import { isNotFound, kubeError } from '../kube/errors.ts';
 import { EventRecorder, kubeEventSink } from '../kube/events.ts';
@@ -425,9 +431,7 @@ export class Controller {
       concurrency: this.options.concurrency,
       perSecond: this.options.rate,
       serverDeadlineSeconds: Math.ceil((this.options.podTimeoutMs * 3 + 180_000) / 1000),
-      clientDeadlineSeconds: Math.ceil(
-        (this.options.clientDelayMs + this.options.timeoutMs * 12 + 60_000) / 1000,
-      ),
+      clientDeadlineSeconds: clientDeadlineSeconds(this.options),
       waitTimeoutMs: this.options.podTimeoutMs,
       pollMs: 1000,
       logger: log,

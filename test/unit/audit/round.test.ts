@@ -2,7 +2,8 @@
 // without a cluster. (The same scenarios run with real packets in test/e2e/audit.)
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type RoundOptions, runRound } from '../../../src/audit/round.ts';
+import { CONFIRM_SLACK, type RoundOptions, runRound } from '../../../src/audit/round.ts';
+import type { ClientRun, ProbeRunner } from '../../../src/audit/runner.ts';
 import {
   enforcingNetwork,
   type NetworkModel,
@@ -131,6 +132,41 @@ describe('audit round (simulated runner)', () => {
     assert.ok(r.summary.unexpectedDeny > 0);
     assert.ok(r.mismatches.every((m) => m.kind === 'unexpected-deny' && m.nodes.includes('n2')));
     assert.ok(r.mismatches.some((m) => m.srcNode === 'n1' && m.dstNode === 'n2'));
+  });
+
+  test('a re-probe waits longer than the first probe: twice the delay, twice the timeout per attempt', async () => {
+    const cluster = { namespaces: model.namespaces, pods: model.pods, policies: [denyIngressX] };
+    const simulated = new SimulatedRunner(cluster, PROFILES.generic, (p) =>
+      p.runIndex === 0 && p.traffic.to.kind === 'pod' && p.traffic.to.pod.namespace === 'y'
+        ? { kind: 'timeout' }
+        : enforcingNetwork(p),
+    );
+    const batches: ClientRun[][] = [];
+    const runner: ProbeRunner = {
+      startServers: (specs) => simulated.startServers(specs),
+      runClients: (runs) => {
+        batches.push([...runs]);
+        return simulated.runClients(runs);
+      },
+      cleanup: () => simulated.cleanup(),
+      get podsCreated() {
+        return simulated.podsCreated;
+      },
+    };
+    const r = await runRound({ cluster, nodes: ['n1', 'n2'], guards: [] }, runner, {
+      ...options,
+      clientDelayMs: 500,
+    });
+    assert.equal(r.summary.mismatches, 0, 'the late answers settle as flaky');
+    const [first, confirm] = batches;
+    assert.ok(first && confirm && confirm.length > 0);
+    assert.ok(first.every((run) => run.plan.timeoutMs === 1000 && run.delayMs === 500));
+    assert.ok(
+      confirm.every(
+        (run) => run.plan.timeoutMs === 1000 * CONFIRM_SLACK && run.delayMs === 500 * CONFIRM_SLACK,
+      ),
+    );
+    assert.ok(confirm.every((run) => run.plan.attempts === 3));
   });
 
   test('a probe error is inconclusive: never blocked, never a mismatch', async () => {
