@@ -373,7 +373,11 @@ async function setupPodNetwork(rec: PodRec): Promise<void> {
         `addr add ${rec.ip}/32 dev eth0`,
         'link set eth0 up',
         `route add ${node.ip} dev eth0 scope link`,
-        'route add default dev eth0',
+        // Via the node, as Calico routes a pod (169.254.1.1): one neighbour entry per pod. A device
+        // route makes the pod ARP for every address it talks to, and the kernel's neighbour table is
+        // shared by every netns (gc_thresh3 1024): a round's probe pods overflowed it, and the lost
+        // datagrams read as UDP probes that timed out.
+        `route add default via ${node.ip} dev eth0`,
       ].join('\n'),
     }),
     // proxy_delay: proxy ARP answers are otherwise delayed up to 0.8 s (the default 80 jiffies).

@@ -87,6 +87,38 @@ export async function ensureSafety(): Promise<void> {
   });
 }
 
+/**
+ * The kernel's ARP table is one for every network namespace, and its thresholds can only be set in the
+ * host's: with a few hundred pod netns a probe round can pass the default hard limit (gc_thresh3 1024),
+ * and the kernel then drops the packets that needed a new entry ("neighbor table overflow"). Pods route
+ * via their node (one entry each), and the lab raises the limits while it is up; `down` restores them.
+ */
+const NEIGH_THRESHOLDS: Record<string, number> = {
+  'net.ipv4.neigh.default.gc_thresh1': 2048,
+  'net.ipv4.neigh.default.gc_thresh2': 8192,
+  'net.ipv4.neigh.default.gc_thresh3': 16384,
+};
+
+async function ensureNeighbourTable(): Promise<void> {
+  const saved = readState().hostSysctls;
+  const raise: Record<string, string> = {};
+  for (const [key, want] of Object.entries(NEIGH_THRESHOLDS)) {
+    const now = (await out('sysctl', ['-n', key])).trim();
+    if (Number(now) >= want) continue;
+    raise[key] = saved[key] ?? now;
+    await run('sysctl', ['-q', '-w', `${key}=${want}`]);
+  }
+  if (Object.keys(raise).length) updateState((s) => Object.assign(s.hostSysctls, raise));
+}
+
+async function restoreHostSysctls(saved: Readonly<Record<string, string>>): Promise<void> {
+  // Thresholds must stay ordered (1 <= 2 <= 3) at every step: lower them from the first up.
+  for (const key of Object.keys(saved).sort()) await run('sysctl', ['-q', '-w', `${key}=${saved[key]}`]);
+  updateState((s) => {
+    s.hostSysctls = {};
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Bridge, nodes, stand-ins
 
@@ -527,6 +559,7 @@ export async function up(opts: UpOptions = {}): Promise<void> {
   await ensureSafety();
   say(`bridge ${BRIDGE} and ${nodes.length} node netns`);
   await ensureBridge();
+  await ensureNeighbourTable();
   for (const i of nodes) await ensureNode(i, nodes, externals);
   say('certificates and kubeconfigs');
   await ensurePki(nodes);
@@ -676,6 +709,7 @@ export async function down(): Promise<void> {
     if (/^(198\.1[89]\.|203\.0\.113\.)/.test(r.dst)) await run('ip', ['route', 'del', 'unreachable', r.dst]);
   }
   await removeCommentedRules(/nalab-/);
+  await restoreHostSysctls(s.hostSysctls);
   // Everything under .lab but the logs.
   if (existsSync(LAB_DIR)) {
     for (const f of readdirSync(LAB_DIR))
@@ -723,6 +757,9 @@ export async function leftovers(): Promise<string[]> {
   const sets = await run('ipset', ['list', '-n'], { check: false });
   for (const n of sets.stdout.split('\n')) if (/^(KUBE-|kube-router|nalab)/.test(n)) left.push(`ipset ${n}`);
   for (const p of findLabProcesses()) left.push(`process ${p.pid} ${p.cmdline.slice(0, 120)}`);
+  // `down` restored what it raised; a threshold still at exactly the lab's value was not put back.
+  for (const [key, lab] of Object.entries(NEIGH_THRESHOLDS))
+    if ((await out('sysctl', ['-n', key])).trim() === String(lab)) left.push(`sysctl ${key} = ${lab}`);
   return left;
 }
 

@@ -28,6 +28,8 @@ export interface LabState {
   uplink?: string;
   safetyRules: string[][];
   hostRoutes: string[][];
+  /** Host sysctls `up` raised, with the values they had before, for `down` to put back. */
+  hostSysctls: Record<string, string>;
   processes: Record<string, ProcRecord>;
   faults: { enforcerOff: string[]; drops: DropFault[] };
   timings: Record<string, number>;
@@ -40,6 +42,7 @@ export function emptyState(): LabState {
     externals: [],
     safetyRules: [],
     hostRoutes: [],
+    hostSysctls: {},
     processes: {},
     faults: { enforcerOff: [], drops: [] },
     timings: {},

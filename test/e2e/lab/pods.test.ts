@@ -17,8 +17,11 @@ import {
   expectReach,
   LAB_IMAGE,
   LAB_TOOL_IMAGE,
+  labExternals,
   labNodes,
+  podNet,
   serverPod,
+  startPods,
   waitFor,
   waitPodRunning,
 } from '../../lab/lab.ts';
@@ -89,6 +92,31 @@ describe('lab node agent', () => {
     const rules = await inNetns('nalab-node-1', 'iptables', ['-S', 'KUBE-ROUTER-FORWARD']);
     assert.match(rules.stdout, new RegExp(`-d ${ip.replaceAll('.', '\\.')}/32 .*KUBE-POD-FW-`));
     process.stderr.write(`# pod Running ${ms} ms after creation\n`);
+  });
+
+  it('a pod routes via its node: one neighbour entry, however many addresses it talks to', async () => {
+    // The kernel's ARP table is shared by every netns: a pod that ARPs for each peer (a device default
+    // route) overflows it in a probe round, and the kernel drops packets (lost UDP probes).
+    const [one = '', two = ''] = labNodes();
+    const pods = await startPods(NS, [
+      serverPod('nb-a', { node: one }),
+      serverPod('nb-b', { node: two }),
+      serverPod('nb-c', { node: one }),
+      serverPod('nb-client', { node: one }),
+    ]);
+    const targets = ['nb-a', 'nb-b', 'nb-c'].flatMap((n) => {
+      const ip = pods.get(n)?.status?.podIP ?? '';
+      return [`tcp:${ip}:80`, `udp:${ip}:80`];
+    });
+    await expectReach(NS, 'nb-client', [...targets, `tcp:${labExternals().ips[0]}:80`], true);
+    const { netns } = await podNet(NS, 'nb-client');
+    const neighbours = (await inNetns(netns, 'ip', ['-4', 'neigh', 'show'])).stdout.trim().split('\n');
+    const hostIP = pods.get('nb-client')?.status?.hostIP ?? '';
+    assert.deepEqual(
+      neighbours.map((l) => l.split(' ')[0]),
+      [hostIP],
+      `neighbours of the client pod: ${neighbours.join('; ')}`,
+    );
   });
 
   it('reports exit codes and the termination message (capped at 4096 bytes), phase per restartPolicy', async () => {
