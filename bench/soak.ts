@@ -295,9 +295,20 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   } finally {
     await c.stop('SIGKILL');
+    writeFileSync(`${opts.out.replace(/\.json$/, '')}.controller.log`, roundLog(c.log()));
     await labCommand(['fault', 'clear']);
     await deleteNamespaces([NS]);
   }
+}
+
+/** The controller's warnings and its per-round summaries: what explains an aborted round or a finding. */
+function roundLog(text: string): string {
+  const keep =
+    /"level":([4-6]\d)|"msg":"(round completed|canary check completed|round ended without results)"/;
+  return text
+    .split('\n')
+    .filter((line) => keep.test(line))
+    .join('\n');
 }
 
 /** enforcer-off on one node, default settings: time to the first alerting metric and event. */

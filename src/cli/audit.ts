@@ -98,7 +98,7 @@ export async function runAudit(args: AuditArgs): Promise<number> {
   process.once('SIGTERM', onSignal);
   let report: RoundReport;
   try {
-    if (!args.dryRun) await deleteOrphans(kc, args.instance, runId, logger);
+    if (!args.dryRun) await deleteOrphans(kc, args.instance, [runId], logger);
     const cluster = await readCluster(kc);
     const nodes = cluster.nodes
       .filter((n) => n.ready && n.schedulable)

@@ -80,7 +80,7 @@ export const controllerCommand: CliCommand = {
       .option('canary-interval', {
         type: 'string',
         default: envString('canary-interval', '20s'),
-        describe: 'Canary-only checks between rounds, on every node (0s: off)',
+        describe: 'Canary checks on every node, beside the full rounds (0s: off; rounds probe the canary)',
       })
       .option('canary-namespace', {
         type: 'string',

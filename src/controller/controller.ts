@@ -29,7 +29,7 @@ import type { MatrixOptions } from '../model/matrix.ts';
 import type { Metrics } from '../report/metrics.ts';
 import { CANARY_PODS_PER_NODE, CANARY_POLICY, canaryChecksFit, canaryPods, canaryPolicy } from './canary.ts';
 import type { EventLimits } from './event-limits.ts';
-import { nextRound, type RoundKind } from './schedule.ts';
+import { nextCanaryCheck, nextFullRound, type RoundKind } from './schedule.ts';
 
 /** What every round is probed with, as `netaudit audit` takes it. */
 type ProbeSettings = Pick<
@@ -65,8 +65,16 @@ export interface ControllerOptions extends ProbeSettings {
 
 type RoundOutcome = 'completed' | 'aborted' | 'failed';
 
+/** What changed while one run (a full round or a canary check) probed: its results there are not trusted. */
+interface ChangeTracker {
+  readonly changed: Set<string>;
+  repartitioned: boolean;
+}
+
 interface Probed {
   readonly outcome: RoundOutcome;
+  /** The canary was part of this run (a canary check, or a full round while checks are off). */
+  readonly withCanary: boolean;
   /** Undefined when the round did not complete, or its results were discarded. */
   readonly report: RoundReport | undefined;
   /** Classes that changed while it ran: their results are not trusted. */
@@ -93,14 +101,20 @@ export class Controller {
   private readonly events: EventRecorder;
   private stopped = false;
   private leading = false;
-  private roundRunning: Promise<void> | undefined;
-  private runner: KubeProbeRunner | undefined;
-  private wake: (() => void) | undefined;
+  /** Full rounds and canary checks under way (they run side by side). */
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly runners = new Set<KubeProbeRunner>();
+  /** Run ids of the runs under way: a full round's orphan sweep spares them. */
+  private readonly activeRuns = new Set<string>();
+  private readonly sleepers = new Set<() => void>();
+  /** A full round's sweep of orphaned probe pods: a canary check waits for it before creating its own. */
+  private sweeping: Promise<unknown> = Promise.resolve();
   private lastChange = 0;
   private pendingChange = false;
-  /** Classes that changed while a round ran: their results are discarded. */
-  private changedDuringRound: Set<string> | undefined;
-  private repartitionedDuringRound = false;
+  /** One per run under way: classes that changed while it ran have their results discarded. */
+  private readonly trackers = new Set<ChangeTracker>();
+  /** Standing findings are read and replaced by one run at a time (full rounds and checks overlap). */
+  private publishing: Promise<void> = Promise.resolve();
   /** Policy changes not yet seen enforced: when they happened and which classes they touched. */
   private readonly pendingEnforcement: { at: number; classes: Set<string> }[] = [];
   /** Where the next round's node window starts; moves only when a round's results are recorded. */
@@ -136,8 +150,8 @@ export class Controller {
         options.metrics.setMismatches([]);
         this.standing = [];
         this.standingKeys = new Set();
-        void this.runner?.cleanup();
-        this.wake?.();
+        for (const runner of this.runners) void runner.cleanup();
+        this.wakeAll();
       },
     });
   }
@@ -279,58 +293,77 @@ export class Controller {
       }
     }
     if (touched.length === 0 && !change.repartitioned) return;
-    if (this.changedDuringRound) {
-      for (const c of touched) this.changedDuringRound.add(c);
-      if (change.repartitioned) this.repartitionedDuringRound = true;
+    for (const tracker of this.trackers) {
+      for (const c of touched) tracker.changed.add(c);
+      if (change.repartitioned) tracker.repartitioned = true;
     }
     this.options.logger.debug({ what, classes: touched.length }, 'change');
     this.lastChange = Date.now();
     this.pendingChange = true;
-    this.wake?.();
+    this.wakeAll();
   }
 
-  /** Sleeps until the next round or canary check is due (schedule.ts), or leadership/shutdown changes. */
-  private async waitForNextRound(lastRound: number, lastCanary: number): Promise<RoundKind> {
+  /** Sleeps until `due()` (recomputed on every wake: a change brings a round forward), or leadership/shutdown changes. */
+  private async sleepUntil(due: () => number): Promise<void> {
     for (;;) {
-      if (this.stopped || !this.leading) return 'full';
-      const now = Date.now();
-      const next = nextRound(
-        { lastRound, lastCanary, pendingChangeAt: this.pendingChange ? this.lastChange : undefined },
-        {
-          intervalMs: this.options.intervalMs,
-          settleMs: this.options.settleMs,
-          canaryIntervalMs: this.canaryCheckMs,
-        },
-        now,
-      );
-      if (now >= next.at) return next.kind;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, next.at - now);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+      if (this.stopped || !this.leading) return;
+      const wait = due() - Date.now();
+      if (wait <= 0) return;
+      await this.nap(wait);
     }
   }
 
-  /** 0 when canary checks between rounds are off (no canary, or too many nodes for the budget). */
+  /** One sleep that a change, a shutdown or a leadership change cuts short. */
+  private nap(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  private wakeAll(): void {
+    for (const wake of [...this.sleepers]) wake();
+  }
+
+  /** 0 when canary checks are off (no canary, or too many nodes for the budget): full rounds probe it then. */
   private get canaryCheckMs(): number {
     return this.options.canary && canaryChecksFit(this.schedulableNodes, this.options.maxProbePods)
       ? this.options.canaryIntervalMs
       : 0;
   }
 
+  private async track(run: Promise<void>): Promise<void> {
+    this.inFlight.add(run);
+    try {
+      await run;
+    } finally {
+      this.inFlight.delete(run);
+    }
+  }
+
   private async lead(previous: string | undefined): Promise<void> {
     const log = this.options.logger;
     if (this.options.canary)
       await this.ensureCanary().catch((e) => log.error({ err: String(e) }, 'canary policy'));
+    await Promise.all([this.fullRounds(previous), this.canaryChecks()]);
+  }
+
+  private async fullRounds(previous: string | undefined): Promise<void> {
     let lastRound = 0;
-    let lastCanary = 0;
     let first = true;
     while (this.leading && !this.stopped) {
-      const kind: RoundKind = first ? 'full' : await this.waitForNextRound(lastRound, lastCanary);
+      if (!first)
+        await this.sleepUntil(() =>
+          nextFullRound(
+            { lastRound, pendingChangeAt: this.pendingChange ? this.lastChange : undefined },
+            { intervalMs: this.options.intervalMs, settleMs: this.options.settleMs },
+          ),
+        );
       first = false;
       if (!this.leading || this.stopped) break;
       if (!this.informers.every((i) => i.isSynced)) {
@@ -338,15 +371,37 @@ export class Controller {
         await new Promise((r) => setTimeout(r, 2000));
         continue;
       }
-      lastCanary = Date.now();
-      if (kind === 'full') {
-        lastRound = lastCanary;
-        this.pendingChange = false;
-      }
-      this.roundRunning = kind === 'full' ? this.round(previous) : this.canaryCheck();
+      lastRound = Date.now();
+      this.pendingChange = false;
+      await this.track(this.round(previous));
       previous = undefined;
-      await this.roundRunning;
-      this.roundRunning = undefined;
+    }
+  }
+
+  /**
+   * Canary checks beside the full rounds, every --canary-interval: a busy cluster's long rounds do
+   * not delay them, so a node that stops enforcing is caught within about one interval and one check.
+   */
+  private async canaryChecks(): Promise<void> {
+    let last = Number.NEGATIVE_INFINITY;
+    while (this.leading && !this.stopped) {
+      const every = this.canaryCheckMs;
+      if (every === 0) {
+        // Off (no canary, or over budget on this many nodes): full rounds probe the canary; look again later.
+        if (!this.options.canary) return;
+        await this.nap(30_000);
+        continue;
+      }
+      await this.sleepUntil(() => nextCanaryCheck(last, every, Date.now()));
+      if (!this.leading || this.stopped) break;
+      if (!this.informers.every((i) => i.isSynced)) {
+        await new Promise((r) => setTimeout(r, 2000));
+        continue;
+      }
+      // A sweep that started before this check would not spare its pods (its selector names the runs then under way).
+      await this.sweeping;
+      last = Date.now();
+      await this.track(this.canaryCheck());
     }
   }
 
@@ -385,9 +440,13 @@ export class Controller {
     };
   }
 
-  private roundInput(): { namespaces: Namespace[]; pods: Pod[]; policies: NetworkPolicy[] } {
+  private roundInput(withCanary: boolean): {
+    namespaces: Namespace[];
+    pods: Pod[];
+    policies: NetworkPolicy[];
+  } {
     const { namespaces, pods, policies } = this.cachedObjects();
-    if (this.options.canary) {
+    if (withCanary) {
       const canary = this.options.canaryNamespace;
       pods.push(...canaryPods(canary));
       if (!policies.some((p) => p.metadata.namespace === canary && p.metadata.name === CANARY_POLICY)) {
@@ -399,14 +458,15 @@ export class Controller {
     return { namespaces, pods, policies };
   }
 
-  private scopeNamespaces(all: readonly Namespace[]): string[] {
+  private scopeNamespaces(all: readonly Namespace[], withCanary: boolean): string[] {
     const include = this.options.includeNamespaces;
     const exclude = new Set(this.options.excludeNamespaces);
     const names = all.map((n) => n.metadata.name ?? '').filter((n) => !exclude.has(n));
     const scoped = include.length > 0 ? names.filter((n) => include.includes(n)) : names;
-    if (this.options.canary && !scoped.includes(this.options.canaryNamespace))
-      scoped.push(this.options.canaryNamespace);
-    return scoped;
+    const canary = this.options.canaryNamespace;
+    if (withCanary && !scoped.includes(canary)) scoped.push(canary);
+    // While canary checks run beside the rounds, the canary is theirs: a round does not probe it twice.
+    return withCanary ? scoped : scoped.filter((n) => n !== canary);
   }
 
   /**
@@ -419,8 +479,11 @@ export class Controller {
     const runId = randomBytes(3).toString('hex');
     const log = logger.child({ round: runId, ...(kind === 'canary' ? { kind } : {}) });
     const started = Date.now();
-    this.changedDuringRound = new Set();
-    this.repartitionedDuringRound = false;
+    const tracker: ChangeTracker = { changed: new Set(), repartitioned: false };
+    this.trackers.add(tracker);
+    this.activeRuns.add(runId);
+    // A canary check always probes the canary; a full round only while the checks are off.
+    const withCanary = this.options.canary && (kind === 'canary' || this.canaryCheckMs === 0);
     let outcome: RoundOutcome = 'completed';
     let report: RoundReport | undefined;
     const runner = new KubeProbeRunner(this.kc, {
@@ -436,11 +499,13 @@ export class Controller {
       pollMs: 1000,
       logger: log,
     });
-    this.runner = runner;
+    this.runners.add(runner);
     try {
       if (kind === 'full') {
         // Probe pods of an earlier round (a killed replica, a dead leader) go first.
-        const orphans = await deleteOrphans(this.kc, this.options.instance, runId, log);
+        const sweep = deleteOrphans(this.kc, this.options.instance, [...this.activeRuns], log);
+        this.sweeping = sweep.catch(() => undefined);
+        const orphans = await sweep;
         if (orphans > 0 || previousLeader)
           log.info({ orphans, previousLeader }, 'deleted probe pods left by an earlier leader or run');
       }
@@ -471,7 +536,7 @@ export class Controller {
             : 'canary checks between rounds are off: on this many nodes they would take over a quarter of --max-probe-pods',
         );
       this.schedulableNodes = schedulable.length;
-      const cluster = this.roundInput();
+      const cluster = this.roundInput(withCanary);
       const guards = guardsFor(
         services.items.map((s) => ({
           namespace: s.metadata?.namespace ?? '',
@@ -490,7 +555,9 @@ export class Controller {
         externals: kind === 'full' ? this.options.externals : [],
         ports: kind === 'full' ? this.options.ports : undefined,
         namespaces:
-          kind === 'full' ? this.scopeNamespaces(cluster.namespaces) : [this.options.canaryNamespace],
+          kind === 'full'
+            ? this.scopeNamespaces(cluster.namespaces, withCanary)
+            : [this.options.canaryNamespace],
         timeoutMs: this.options.timeoutMs,
         attempts: this.options.attempts,
         confirmAttempts: this.options.confirmAttempts,
@@ -498,7 +565,7 @@ export class Controller {
         settleMs: 1000,
         rotation: {
           maxProbePods: this.options.maxProbePods,
-          canaryNamespace: this.options.canary ? this.options.canaryNamespace : undefined,
+          canaryNamespace: withCanary ? this.options.canaryNamespace : undefined,
           cursor: this.cursor,
         },
       });
@@ -510,22 +577,23 @@ export class Controller {
       await runner
         .cleanup()
         .catch((e) => log.warn({ err: String(e) }, 'cleanup failed; the next round deletes the orphans'));
-      this.runner = undefined;
+      this.runners.delete(runner);
+      this.activeRuns.delete(runId);
+      this.trackers.delete(tracker);
       metrics.probePods.inc(runner.podsCreated);
     }
-    const changed = this.changedDuringRound ?? new Set<string>();
-    this.changedDuringRound = undefined;
+    const { changed } = tracker;
     const seconds = (Date.now() - started) / 1000;
     if (outcome !== 'completed' || !report) {
       log.warn({ outcome, seconds }, 'round ended without results');
-      return { outcome, report: undefined, changed, seconds, started, log };
+      return { outcome, withCanary, report: undefined, changed, seconds, started, log };
     }
-    if (this.repartitionedDuringRound) {
+    if (tracker.repartitioned) {
       log.info('policies changed what classes mean during the round: results discarded, next round soon');
       this.pendingChange = true;
-      return { outcome, report: undefined, changed, seconds, started, log };
+      return { outcome, withCanary, report: undefined, changed, seconds, started, log };
     }
-    return { outcome, report, changed, seconds, started, log };
+    return { outcome, withCanary, report, changed, seconds, started, log };
   }
 
   /** This round's findings and the conclusive probes that can clear a standing one (changed classes excluded). */
@@ -544,50 +612,61 @@ export class Controller {
 
   private async round(previousLeader: string | undefined): Promise<void> {
     const { metrics } = this.options;
-    const { outcome, report, changed, seconds, started, log } = await this.probeRound('full', previousLeader);
+    const { outcome, withCanary, report, changed, seconds, started, log } = await this.probeRound(
+      'full',
+      previousLeader,
+    );
     metrics.rounds.inc({ outcome });
     metrics.lastRound.set(Date.now() / 1000);
     if (!report) return;
     const { findings, probed } = this.conclusive(report, changed);
     const discarded = report.mismatches.length - findings.length;
     const { rotation } = report;
-    const standing = standingFindings({
-      previous: this.standing,
-      current: findings,
-      // Only a conclusive probe clears a standing mismatch, and not one of a class that changed
-      // mid-round (its findings were discarded above).
-      probed,
-      classes: new Set(rotation.assignment.keys()),
-      nodes: new Set(rotation.nodes),
-      changedVerdicts: this.changedVerdicts,
-    });
-    this.changedVerdicts = new Set();
-    this.cursor = rotation.nextCursor;
-    if (rotation.overBudget)
-      log.warn(
-        { probePods: rotation.probePods, maxProbePods: this.options.maxProbePods },
-        'the canary (on every node) or the least a rotation needs exceeds --max-probe-pods: raise it',
+    await this.serialized(async () => {
+      // A round without the canary leaves the canary's findings to the checks that probe it.
+      const mine = (f: Finding) => withCanary || !this.inCanary(f);
+      const standing = [
+        ...this.standing.filter((f) => !mine(f)),
+        ...standingFindings({
+          previous: this.standing.filter(mine),
+          current: findings,
+          // Only a conclusive probe clears a standing mismatch, and not one of a class that changed
+          // mid-round (its findings were discarded above).
+          probed,
+          classes: new Set(rotation.assignment.keys()),
+          nodes: new Set(rotation.nodes),
+          changedVerdicts: this.changedVerdicts,
+        }),
+      ];
+      this.changedVerdicts = new Set();
+      this.cursor = rotation.nextCursor;
+      if (rotation.overBudget)
+        log.warn(
+          { probePods: rotation.probePods, maxProbePods: this.options.maxProbePods },
+          'the canary (on every node) or the least a rotation needs exceeds --max-probe-pods: raise it',
+        );
+      metrics.recordRound({ ...report, mismatches: standing }, seconds);
+      metrics.lastSuccessfulRound.set(Date.now() / 1000);
+      this.observeEnforcement(findings, started);
+      await this.publish(standing);
+      log.info(
+        {
+          ...report.summary,
+          mismatches: findings.length,
+          standing: standing.length,
+          discarded,
+          seconds,
+          coverage: rotation.coverage,
+          withCanary,
+        },
+        'round completed',
       );
-    metrics.recordRound({ ...report, mismatches: standing }, seconds);
-    metrics.lastSuccessfulRound.set(Date.now() / 1000);
-    this.observeEnforcement(findings, started);
-    await this.publish(standing);
-    log.info(
-      {
-        ...report.summary,
-        mismatches: findings.length,
-        standing: standing.length,
-        discarded,
-        seconds,
-        coverage: rotation.coverage,
-      },
-      'round completed',
-    );
+    });
   }
 
   /**
-   * A canary-only round between full rounds: its findings replace the standing findings among canary
-   * classes; every other standing finding is kept as it is until the next full round.
+   * A canary check: its findings replace the standing findings inside the canary; every other
+   * standing finding is kept as it is until the next full round.
    */
   private async canaryCheck(): Promise<void> {
     const { metrics } = this.options;
@@ -595,29 +674,41 @@ export class Controller {
     metrics.canaryChecks.inc({ outcome });
     if (!report) return;
     const { findings, probed } = this.conclusive(report, changed);
-    const canaryClasses = new Set(report.rotation.assignment.keys());
-    const inCanary = (f: Finding) =>
-      canaryClasses.has(f.fromClass) && (f.toClass === undefined || canaryClasses.has(f.toClass));
-    const standing = [
-      ...this.standing.filter((f) => !inCanary(f)),
-      ...standingFindings({
-        previous: this.standing.filter(inCanary),
-        current: findings,
-        probed,
-        classes: canaryClasses,
-        nodes: new Set(report.rotation.nodes),
-        changedVerdicts: this.changedVerdicts,
-      }),
-    ];
-    for (const p of report.probes) metrics.probes.inc({ result: p.observed });
-    metrics.flaky.inc(report.summary.flaky);
-    metrics.setMismatches(standing);
-    await this.publish(standing);
-    const level = findings.length > 0 ? 'warn' : 'debug';
-    log[level](
-      { ...report.summary, mismatches: findings.length, standing: standing.length, seconds },
-      'canary check completed',
-    );
+    await this.serialized(async () => {
+      const inCanary = (f: Finding) => this.inCanary(f);
+      const standing = [
+        ...this.standing.filter((f) => !inCanary(f)),
+        ...standingFindings({
+          previous: this.standing.filter(inCanary),
+          current: findings,
+          probed,
+          classes: new Set(report.rotation.assignment.keys()),
+          nodes: new Set(report.rotation.nodes),
+          changedVerdicts: this.changedVerdicts,
+        }),
+      ];
+      for (const p of report.probes) metrics.probes.inc({ result: p.observed });
+      metrics.flaky.inc(report.summary.flaky);
+      metrics.setMismatches(standing);
+      await this.publish(standing);
+      const level = findings.length > 0 ? 'warn' : 'debug';
+      log[level](
+        { ...report.summary, mismatches: findings.length, standing: standing.length, seconds },
+        'canary check completed',
+      );
+    });
+  }
+
+  /** The canary's classes probe one another only, so a finding is the canary's when its source is. */
+  private inCanary(f: Finding): boolean {
+    return f.from.startsWith(`${this.options.canaryNamespace}/`);
+  }
+
+  /** Runs `fn` after every earlier caller's: full rounds and canary checks end in any order. */
+  private serialized(fn: () => Promise<void>): Promise<void> {
+    const next = this.publishing.then(fn);
+    this.publishing = next.catch(() => undefined);
+    return next;
   }
 
   /** Keeps the standing findings, and publishes them as Events (within the Event limits). */
@@ -651,9 +742,9 @@ export class Controller {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.wake?.();
-    await this.runner?.cleanup();
-    await this.roundRunning?.catch(() => undefined);
+    this.wakeAll();
+    await Promise.all([...this.runners].map((r) => r.cleanup()));
+    await Promise.all([...this.inFlight].map((run) => run.catch(() => undefined)));
     await this.elector.stop();
     await Promise.all(this.informers.map((i) => i.stop()));
   }

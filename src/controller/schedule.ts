@@ -1,38 +1,34 @@
-// When the next probing happens: a full round when the interval is up or a change has settled; a
-// canary-only check in between, unless a full round (which probes the canary too) comes within half
-// a canary interval. Pure (the time is an argument), so the timing rules are tested without clocks.
+// When the next probing happens. Full rounds: when the interval is up or a change has settled.
+// Canary checks: on a cadence of their own, beside the full rounds, so the time to catch a node that
+// stopped enforcing is bounded by the canary interval, not by how long a busy cluster's rounds take.
+// Pure (the time is an argument), so the timing rules are tested without clocks.
 
 export type RoundKind = 'full' | 'canary';
 
-export interface ScheduleState {
+export interface FullRoundState {
   /** Start of the last full round. */
   readonly lastRound: number;
-  /** Start of the last round of either kind. */
-  readonly lastCanary: number;
   /** Time of the last unsettled change, or undefined when none is pending. */
   readonly pendingChangeAt: number | undefined;
 }
 
-export interface ScheduleOptions {
+export interface FullRoundOptions {
   readonly intervalMs: number;
   readonly settleMs: number;
-  /** 0: no canary checks. */
-  readonly canaryIntervalMs: number;
 }
 
-export function nextRound(
-  state: ScheduleState,
-  options: ScheduleOptions,
-  now: number,
-): { kind: RoundKind; at: number } {
+/** When the next full round starts: the interval after the last, or a pending change once settled. */
+export function nextFullRound(state: FullRoundState, options: FullRoundOptions): number {
   const periodic = state.lastRound + options.intervalMs;
   const settled =
     state.pendingChangeAt === undefined ? Number.POSITIVE_INFINITY : state.pendingChangeAt + options.settleMs;
-  const full = Math.min(periodic, settled);
-  const every = options.canaryIntervalMs;
-  // An overdue check (a long full round ran past it) happens now, and only if a full round is not
-  // about to start: rounds that fill the interval leave no room for checks, and add no load.
-  const canary = Math.max(state.lastCanary + every, now);
-  if (every > 0 && canary <= full - every / 2) return { kind: 'canary', at: canary };
-  return { kind: 'full', at: full };
+  return Math.min(periodic, settled);
+}
+
+/**
+ * When the next canary check starts: an interval after the last one started, or at once when the last
+ * one took longer than that (checks never overlap one another, and never wait for a full round).
+ */
+export function nextCanaryCheck(lastCheck: number, canaryIntervalMs: number, now: number): number {
+  return Math.max(lastCheck + canaryIntervalMs, now);
 }

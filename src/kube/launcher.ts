@@ -319,11 +319,13 @@ async function deleteRun(
 export async function deleteOrphans(
   kc: k8s.KubeConfig,
   instance: string,
-  currentRunId: string,
+  /** Runs under way (this round, a canary check beside it): their pods are not orphans. */
+  currentRunIds: readonly string[],
   logger: Logger,
 ): Promise<number> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  const selector = `${LABEL_INSTANCE}=${instance},${LABEL_RUN}!=${currentRunId}`;
+  const others = `${LABEL_RUN} notin (${currentRunIds.join(',')})`;
+  const selector = `${LABEL_INSTANCE}=${instance},${others}`;
   const [pods, owners] = await Promise.all([
     call({ verb: 'list', resource: 'pods' }, () => core.listPodForAllNamespaces({ labelSelector: selector })),
     call({ verb: 'list', resource: 'configmaps' }, () =>
@@ -336,6 +338,6 @@ export async function deleteOrphans(
     { pods: pods.items.length, namespaces: [...namespaces] },
     'deleting probe pods left by an earlier run',
   );
-  await deleteRun(core, instance, [...namespaces], `${LABEL_RUN}!=${currentRunId}`, logger);
+  await deleteRun(core, instance, [...namespaces], others, logger);
   return pods.items.length;
 }

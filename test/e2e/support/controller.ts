@@ -132,6 +132,7 @@ export interface EventItem {
   note: string;
   regarding: { kind: string; namespace?: string; name: string };
   series?: { count: number };
+  eventTime?: string;
 }
 
 export async function netauditEvents(): Promise<EventItem[]> {

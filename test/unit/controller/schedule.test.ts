@@ -1,73 +1,48 @@
-// The round schedule: full rounds every interval or after a change settles; canary checks between.
+// The schedule: full rounds every interval or after a change settles; canary checks on their own cadence.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { nextRound } from '../../../src/controller/schedule.ts';
+import { nextCanaryCheck, nextFullRound } from '../../../src/controller/schedule.ts';
 
-const defaults = { intervalMs: 60_000, settleMs: 5_000, canaryIntervalMs: 20_000 };
+const defaults = { intervalMs: 60_000, settleMs: 5_000 };
 
-describe('nextRound', () => {
-  test('with the defaults, two canary checks fall between full rounds 60 s apart', () => {
-    const times: string[] = [];
-    let state = { lastRound: 0, lastCanary: 0, pendingChangeAt: undefined };
-    for (let i = 0; i < 6; i++) {
-      const next = nextRound(state, defaults, state.lastCanary);
-      times.push(`${next.kind}@${next.at / 1000}`);
-      state =
-        next.kind === 'full'
-          ? { ...state, lastRound: next.at, lastCanary: next.at }
-          : { ...state, lastCanary: next.at };
+describe('nextFullRound', () => {
+  test('the interval after the last round when nothing changed', () => {
+    assert.equal(nextFullRound({ lastRound: 0, pendingChangeAt: undefined }, defaults), 60_000);
+    assert.equal(nextFullRound({ lastRound: 90_000, pendingChangeAt: undefined }, defaults), 150_000);
+  });
+
+  test('a pending change settles into an earlier round; never later than the interval', () => {
+    assert.equal(nextFullRound({ lastRound: 0, pendingChangeAt: 3_000 }, defaults), 8_000);
+    assert.equal(nextFullRound({ lastRound: 0, pendingChangeAt: 58_000 }, defaults), 60_000);
+  });
+
+  test('a change during a long round: the next round starts as soon as the last one ends', () => {
+    // Round from 0 to 70 s, change at 20 s: due at 25 s, so the loop starts the next one at once.
+    assert.ok(nextFullRound({ lastRound: 0, pendingChangeAt: 20_000 }, defaults) <= 70_000);
+  });
+});
+
+describe('nextCanaryCheck', () => {
+  test('every canary interval from the start of the last check', () => {
+    assert.equal(nextCanaryCheck(0, 20_000, 5_000), 20_000);
+    assert.equal(nextCanaryCheck(20_000, 20_000, 31_000), 40_000);
+  });
+
+  test('a check that took longer than the interval is followed at once, never overlapped', () => {
+    assert.equal(nextCanaryCheck(0, 20_000, 27_000), 27_000);
+  });
+
+  test('the cadence does not depend on full rounds: a fault is caught within interval + one check', () => {
+    // Full rounds of 55 s back to back (a busy cluster) leave the checks at 0, 20, 40, 60, ... s; a
+    // fault at any moment is probed by the check that starts within 20 s.
+    const starts: number[] = [];
+    let last = Number.NEGATIVE_INFINITY;
+    for (let now = 0; now < 100_000; now += 1_000) {
+      if (now >= nextCanaryCheck(last, 20_000, now)) {
+        starts.push(now);
+        last = now;
+      }
     }
-    assert.deepEqual(times, ['canary@20', 'canary@40', 'full@60', 'canary@80', 'canary@100', 'full@120']);
-  });
-
-  test('no canary check when a full round comes within half a canary interval', () => {
-    assert.deepEqual(
-      nextRound(
-        { lastRound: 0, lastCanary: 0, pendingChangeAt: undefined },
-        { ...defaults, intervalMs: 25_000 },
-        0,
-      ),
-      {
-        kind: 'full',
-        at: 25_000,
-      },
-    );
-    // A settled change brings the full round forward, and the canary check gives way to it.
-    assert.deepEqual(nextRound({ lastRound: 0, lastCanary: 0, pendingChangeAt: 16_000 }, defaults, 0), {
-      kind: 'full',
-      at: 21_000,
-    });
-  });
-
-  test('a pending change settles into a full round; canary checks off (0) leave only full rounds', () => {
-    assert.deepEqual(nextRound({ lastRound: 0, lastCanary: 0, pendingChangeAt: 3_000 }, defaults, 0), {
-      kind: 'full',
-      at: 8_000,
-    });
-    assert.deepEqual(
-      nextRound(
-        { lastRound: 0, lastCanary: 0, pendingChangeAt: undefined },
-        { ...defaults, canaryIntervalMs: 0 },
-        0,
-      ),
-      { kind: 'full', at: 60_000 },
-    );
-  });
-
-  test('a full round that ran past the canary checks: no check squeezed in just before the next round', () => {
-    const none = { lastRound: 0, lastCanary: 0, pendingChangeAt: undefined };
-    // The round started at 0 and took 55 s: both checks (20 s, 40 s) are overdue, the next round 5 s away.
-    assert.deepEqual(nextRound(none, defaults, 55_000), { kind: 'full', at: 60_000 });
-    // It took 25 s: the overdue check runs at once, the next 20 s later still fits (45 <= 60 - 10);
-    // one that ran at 35 s would leave none (55 > 50).
-    assert.deepEqual(nextRound(none, defaults, 25_000), { kind: 'canary', at: 25_000 });
-    assert.deepEqual(nextRound({ ...none, lastCanary: 25_000 }, defaults, 35_000), {
-      kind: 'canary',
-      at: 45_000,
-    });
-    assert.deepEqual(nextRound({ ...none, lastCanary: 35_000 }, defaults, 45_000), {
-      kind: 'full',
-      at: 60_000,
-    });
+    assert.deepEqual(starts, [0, 20_000, 40_000, 60_000, 80_000]);
   });
 });
