@@ -15,11 +15,10 @@ import { applyFile, waitForPods } from '../test/e2e/support/apply.ts';
 import {
   applyRbac,
   metric,
-  netauditEvents,
   type RunningController,
   serviceAccountKubeconfig,
   startController,
-  sumMetric,
+  timeEnforcerOff,
 } from '../test/e2e/support/controller.ts';
 import { SEED_FILE, SEED_NAMESPACES } from '../test/e2e/support/seed.ts';
 import { REPO } from '../test/lab/config.ts';
@@ -55,44 +54,29 @@ async function trial(c: RunningController, delayMs: number): Promise<Trial> {
   await sleep(delayMs);
   const roundsBefore = await count(c, 'netaudit_audit_rounds_total');
   const checksBefore = await count(c, 'netaudit_canary_checks_total');
-  await labCommand(['fault', 'enforcer-off', '--node', NODE]);
-  const since = Date.now();
-  let metricMs: number | null = null;
-  let eventMs: number | null = null;
-  let caughtBy: Trial['caughtBy'] = 'unknown';
-  try {
-    // The metrics endpoint is cheap: poll it often. Events are listed every 2 s (they follow the gauge).
-    let lastEventPoll = 0;
-    while ((metricMs === null || eventMs === null) && Date.now() - since < 180_000) {
-      await sleep(250);
-      if (metricMs === null) {
-        const text = await c.metrics();
-        if (sumMetric(text, 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0) {
-          metricMs = Date.now() - since;
-          const rounds = metric(text, 'netaudit_audit_rounds_total', { outcome: 'completed' }) ?? 0;
-          const checks = metric(text, 'netaudit_canary_checks_total', { outcome: 'completed' }) ?? 0;
-          caughtBy =
-            checks > checksBefore ? 'canary check' : rounds > roundsBefore ? 'full round' : 'unknown';
-        }
-      }
-      if (eventMs === null && Date.now() - lastEventPoll >= 2000) {
-        lastEventPoll = Date.now();
-        const events = await netauditEvents();
-        if (events.some((e) => e.reason === 'ConnectivityMismatch' && e.note.includes(NODE)))
-          eventMs = Date.now() - since;
-      }
-    }
-  } finally {
-    await labCommand(['fault', 'clear']);
-  }
-  const cleared = Date.now();
-  const back = await waitFor(
-    'netaudit_mismatches back to 0',
-    async () => (sumMetric(await c.metrics(), 'netaudit_mismatches') === 0 ? Date.now() : undefined),
-    240_000,
-    500,
-  ).catch(() => null);
-  return { delayMs, metricMs, eventMs, caughtBy, backToZeroMs: back === null ? null : back - cleared };
+  // The metrics endpoint is cheap: poll it often. Events are listed every 2 s (they follow the gauge).
+  const t = await timeEnforcerOff(() => c.metrics(), {
+    node: NODE,
+    timeoutMs: 180_000,
+    pollMs: 250,
+    eventPollMs: 2000,
+    backTimeoutMs: 240_000,
+  });
+  const moved = (name: string, before: number): boolean =>
+    t.metricsAtDetection !== undefined &&
+    (metric(t.metricsAtDetection, name, { outcome: 'completed' }) ?? 0) > before;
+  const caughtBy: Trial['caughtBy'] = moved('netaudit_canary_checks_total', checksBefore)
+    ? 'canary check'
+    : moved('netaudit_audit_rounds_total', roundsBefore)
+      ? 'full round'
+      : 'unknown';
+  return {
+    delayMs,
+    metricMs: t.metricMs,
+    eventMs: t.event?.ms ?? null,
+    caughtBy,
+    backToZeroMs: t.backToZeroMs,
+  };
 }
 
 function stats(values: readonly (number | null)[]): Record<string, number | null> {

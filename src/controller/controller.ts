@@ -624,20 +624,7 @@ export class Controller {
     const { rotation } = report;
     await this.serialized(async () => {
       // A round without the canary leaves the canary's findings to the checks that probe it.
-      const mine = (f: Finding) => withCanary || !this.inCanary(f);
-      const standing = [
-        ...this.standing.filter((f) => !mine(f)),
-        ...standingFindings({
-          previous: this.standing.filter(mine),
-          current: findings,
-          // Only a conclusive probe clears a standing mismatch, and not one of a class that changed
-          // mid-round (its findings were discarded above).
-          probed,
-          classes: new Set(rotation.assignment.keys()),
-          nodes: new Set(rotation.nodes),
-          changedVerdicts: this.changedVerdicts,
-        }),
-      ];
+      const standing = this.restand((f) => withCanary || !this.inCanary(f), report, findings, probed);
       this.changedVerdicts = new Set();
       this.cursor = rotation.nextCursor;
       if (rotation.overBudget)
@@ -675,18 +662,7 @@ export class Controller {
     if (!report) return;
     const { findings, probed } = this.conclusive(report, changed);
     await this.serialized(async () => {
-      const inCanary = (f: Finding) => this.inCanary(f);
-      const standing = [
-        ...this.standing.filter((f) => !inCanary(f)),
-        ...standingFindings({
-          previous: this.standing.filter(inCanary),
-          current: findings,
-          probed,
-          classes: new Set(report.rotation.assignment.keys()),
-          nodes: new Set(report.rotation.nodes),
-          changedVerdicts: this.changedVerdicts,
-        }),
-      ];
+      const standing = this.restand((f) => this.inCanary(f), report, findings, probed);
       for (const p of report.probes) metrics.probes.inc({ result: p.observed });
       metrics.flaky.inc(report.summary.flaky);
       metrics.setMismatches(standing);
@@ -697,6 +673,30 @@ export class Controller {
         'canary check completed',
       );
     });
+  }
+
+  /**
+   * The standing findings after a run: those it owns (`mine`) as standingFindings makes them, the rest
+   * as they stood. Only a conclusive probe clears a standing mismatch, and not one of a class that
+   * changed mid-run (its findings were discarded by `conclusive`).
+   */
+  private restand(
+    mine: (f: Finding) => boolean,
+    report: RoundReport,
+    findings: Finding[],
+    probed: RoundReport['probes'],
+  ): Finding[] {
+    return [
+      ...this.standing.filter((f) => !mine(f)),
+      ...standingFindings({
+        previous: this.standing.filter(mine),
+        current: findings,
+        probed,
+        classes: new Set(report.rotation.assignment.keys()),
+        nodes: new Set(report.rotation.nodes),
+        changedVerdicts: this.changedVerdicts,
+      }),
+    ];
   }
 
   /** The canary's classes probe one another only, so a finding is the canary's when its source is. */

@@ -29,6 +29,8 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastRenew = 0;
+  /** The Lease as our last write left it: a leader renews from it without reading first, as client-go does. */
+  private held: k8s.V1Lease | undefined;
   state: LeaderState = 'unknown';
 
   constructor(kc: k8s.KubeConfig, options: LeaderElectionOptions) {
@@ -60,6 +62,7 @@ export class LeaderElector {
   }
 
   private lose(reason: string): void {
+    this.held = undefined;
     if (this.state !== 'leader') return;
     this.state = 'follower';
     this.options.logger.warn({ reason }, 'lost leadership');
@@ -69,6 +72,18 @@ export class LeaderElector {
   private async tryAcquireOrRenew(): Promise<void> {
     const { namespace, name, identity } = this.options;
     const now = new Date();
+    if (this.state === 'leader' && this.held) {
+      // One request a renewal instead of two; a conflict (someone else wrote it) means read it again.
+      const held = this.held;
+      this.held = undefined;
+      this.held = await this.api.replaceNamespacedLease({
+        name,
+        namespace,
+        body: { ...held, spec: { ...held.spec, renewTime: micro(now) } },
+      });
+      this.becomeLeader(undefined, now);
+      return;
+    }
     let lease: k8s.V1Lease | undefined;
     try {
       lease = await this.api.readNamespacedLease({ name, namespace });
@@ -81,7 +96,7 @@ export class LeaderElector {
       renewTime: micro(now),
     };
     if (!lease) {
-      await this.api.createNamespacedLease({
+      this.held = await this.api.createNamespacedLease({
         namespace,
         body: {
           metadata: { name, namespace },
@@ -112,7 +127,7 @@ export class LeaderElector {
       },
     };
     // resourceVersion in the body makes this a compare-and-swap: two replicas cannot both win.
-    await this.api.replaceNamespacedLease({ name, namespace, body });
+    this.held = await this.api.replaceNamespacedLease({ name, namespace, body });
     this.becomeLeader(takingOver && holder ? holder : undefined, now);
   }
 

@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { API_SERVER, PKI_DIR, REPO } from '../../lab/config.ts';
 import { LAB_IMAGE } from '../../lab/image.ts';
 import { labCommand } from '../../lab/lab.ts';
-import { waitFor } from '../../lab/sh.ts';
+import { sleep, waitFor } from '../../lab/sh.ts';
 import { writeTokenKubeconfig } from '../../support/kubeconfig.ts';
 import { applyFile, request } from './apply.ts';
 
@@ -131,7 +131,7 @@ export interface EventItem {
   type: string;
   note: string;
   regarding: { kind: string; namespace?: string; name: string };
-  series?: { count: number };
+  series?: { count: number; lastObservedTime?: string };
   eventTime?: string;
 }
 
@@ -142,43 +142,96 @@ export async function netauditEvents(): Promise<EventItem[]> {
   return list.items.filter((e) => e.reportingController === 'netaudit.io/controller');
 }
 
+export interface EnforcerOffTiming {
+  /** From `fault enforcer-off` to the unexpected-allow gauge above 0; null: not within the timeout. */
+  readonly metricMs: number | null;
+  /** To the first ConnectivityMismatch Event naming the node; null: not seen. */
+  readonly event: { readonly ms: number; readonly item: EventItem } | null;
+  /** The metrics when the gauge went up (which counters had moved tells who caught it). */
+  readonly metricsAtDetection: string | undefined;
+  /** From `fault clear` to every netaudit_mismatches series at 0; null: not within backTimeoutMs. */
+  readonly backToZeroMs: number | null;
+}
+
 /**
- * Turns enforcement off on a node and waits until the controller reports it: the unexpected-allow
- * gauge above 0 (`metrics` reads the reporting replica), then a ConnectivityMismatch Event naming the
- * node (the round writes its Events after the gauge). The fault is cleared whatever happens, and the
- * gauge awaited back at 0; a node left unenforced would fail every later test.
+ * Turns enforcement off on a node and times how the controller reports it: the unexpected-allow gauge
+ * above 0 (`metrics` reads the reporting replica), then a ConnectivityMismatch Event naming the node
+ * (a run writes its Events after the gauge; Events are listed every `eventPollMs`, since listing
+ * thousands of them loads a small lab). The fault is cleared whatever happens, and the time back to 0
+ * measured: a node left unenforced would fail everything after. Never throws for a timeout: a
+ * benchmark records it, a test asserts on it (catchEnforcerOff).
  */
+export async function timeEnforcerOff(
+  metrics: () => Promise<string>,
+  o: {
+    readonly node: string;
+    readonly timeoutMs: number;
+    readonly pollMs?: number;
+    readonly eventPollMs?: number;
+    /** How long after the gauge the Event may take. */
+    readonly eventGraceMs?: number;
+    readonly backTimeoutMs?: number;
+  },
+): Promise<EnforcerOffTiming> {
+  await labCommand(['fault', 'enforcer-off', '--node', o.node]);
+  const since = Date.now();
+  let metricMs: number | null = null;
+  let metricsAtDetection: string | undefined;
+  let event: EnforcerOffTiming['event'] = null;
+  try {
+    let lastEventPoll = 0;
+    for (;;) {
+      const now = Date.now();
+      if (metricMs === null ? now - since > o.timeoutMs : now - since - metricMs > (o.eventGraceMs ?? 30_000))
+        break;
+      await sleep(o.pollMs ?? 500);
+      if (metricMs === null) {
+        const text = await metrics();
+        if (sumMetric(text, 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0) {
+          metricMs = Date.now() - since;
+          metricsAtDetection = text;
+        }
+      }
+      if (Date.now() - lastEventPoll >= (o.eventPollMs ?? 1000)) {
+        lastEventPoll = Date.now();
+        // Only an Event written for this fault: an earlier one naming the node may still exist (TTL 1 h).
+        const item = (await netauditEvents()).find(
+          (e) => e.reason === 'ConnectivityMismatch' && e.note.includes(o.node) && writtenSince(e, since),
+        );
+        if (item) event = { ms: Date.now() - since, item };
+      }
+      if (metricMs !== null && event) break;
+    }
+  } finally {
+    await labCommand(['fault', 'clear']);
+  }
+  const cleared = Date.now();
+  const back = await waitFor(
+    'netaudit_mismatches back to 0',
+    async () => (sumMetric(await metrics(), 'netaudit_mismatches') === 0 ? Date.now() : undefined),
+    o.backTimeoutMs ?? 180_000,
+    1000,
+  ).catch(() => null);
+  return { metricMs, event, metricsAtDetection, backToZeroMs: back === null ? null : back - cleared };
+}
+
+function writtenSince(e: EventItem, since: number): boolean {
+  const last = Math.max(
+    Date.parse(e.eventTime ?? '') || 0,
+    Date.parse(e.series?.lastObservedTime ?? '') || 0,
+  );
+  // eventTime has microseconds, the clocks are one machine's: a second of slack is plenty.
+  return last >= since - 1000;
+}
+
+/** timeEnforcerOff for tests: the gauge within timeoutMs, its Event, and back to 0, or it throws. */
 export async function catchEnforcerOff(
   metrics: () => Promise<string>,
   o: { readonly node: string; readonly timeoutMs: number; readonly pollMs?: number },
 ): Promise<{ detectedMs: number; event: EventItem }> {
-  await labCommand(['fault', 'enforcer-off', '--node', o.node]);
-  const since = Date.now();
-  let caught: { detectedMs: number; event: EventItem };
-  try {
-    await waitFor(
-      'unexpected-allow > 0',
-      async () => sumMetric(await metrics(), 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0,
-      o.timeoutMs,
-      o.pollMs ?? 500,
-    );
-    const detectedMs = Date.now() - since;
-    const event = await waitFor(
-      `a ConnectivityMismatch event naming ${o.node}`,
-      async () =>
-        (await netauditEvents()).find((e) => e.reason === 'ConnectivityMismatch' && e.note.includes(o.node)),
-      30_000,
-      1000,
-    );
-    caught = { detectedMs, event };
-  } finally {
-    await labCommand(['fault', 'clear']);
-  }
-  await waitFor(
-    'netaudit_mismatches back to 0',
-    async () => sumMetric(await metrics(), 'netaudit_mismatches') === 0,
-    180_000,
-    1000,
-  );
-  return caught;
+  const t = await timeEnforcerOff(metrics, o);
+  if (t.metricMs === null) throw new Error(`unexpected-allow stayed 0 for ${o.timeoutMs} ms of enforcer-off`);
+  if (!t.event) throw new Error(`no ConnectivityMismatch Event naming ${o.node} within 30 s of the gauge`);
+  if (t.backToZeroMs === null) throw new Error('netaudit_mismatches not back to 0 within 180 s of the clear');
+  return { detectedMs: t.metricMs, event: t.event.item };
 }
