@@ -27,6 +27,7 @@ import { SEED_FILE, SEED_NAMESPACES } from '../test/e2e/support/seed.ts';
 import { AUDIT_LOG, REPO } from '../test/lab/config.ts';
 import { LAB_IMAGE } from '../test/lab/image.ts';
 import { ensureLabUp, labCommand } from '../test/lab/lab.ts';
+import { waitFor } from '../test/lab/sh.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -88,8 +89,10 @@ interface Sample {
   readonly heapMiB: number;
 }
 
-async function sample(c: RunningController, t0: number): Promise<Sample> {
+/** Undefined when the scrape failed: a busy controller must not read as "0 mismatches". */
+async function sample(c: RunningController, t0: number): Promise<Sample | undefined> {
   const text = await c.metrics();
+  if (!text.includes('netaudit_mismatches{')) return undefined;
   const rounds: Record<string, number> = {};
   for (const outcome of ['completed', 'aborted', 'failed'])
     rounds[outcome] = metric(text, 'netaudit_audit_rounds_total', { outcome }) ?? 0;
@@ -224,6 +227,7 @@ async function main(): Promise<void> {
   const samples: Sample[] = [];
   const churn = new Churn();
   let nonZero: { t: number; mismatches: number }[] = [];
+  let scrapeFailures = 0;
   let nextChurn = t0 + 90_000; // let the first rounds run on a still cluster
   try {
     while (Date.now() < end) {
@@ -231,6 +235,10 @@ async function main(): Promise<void> {
       if (c.child.exitCode !== null)
         throw new Error(`controller exited (${c.child.exitCode}): ${c.log().slice(-2000)}`);
       const s = await sample(c, t0);
+      if (s === undefined) {
+        scrapeFailures++;
+        continue;
+      }
       if (s.mismatches > 0) nonZero.push({ t: s.t, mismatches: s.mismatches });
       if (samples.length === 0 || s.t - (samples.at(-1)?.t ?? 0) >= 60) {
         samples.push(s);
@@ -248,7 +256,8 @@ async function main(): Promise<void> {
       }
     }
     const soakEnd = Date.now();
-    const last = await sample(c, t0);
+    const last =
+      (await sample(c, t0)) ?? (await waitFor('a metrics scrape', () => sample(c, t0), 60_000, 1000));
     const warnings = (await netauditEvents()).filter((e) => e.type === 'Warning');
     const requests = apiRequests(t0, soakEnd);
     const completed = last.rounds.completed ?? 0;
@@ -268,6 +277,7 @@ async function main(): Promise<void> {
       minutes: Math.round((soakEnd - t0) / 60_000),
       rounds: last.rounds,
       mismatchSamplesNonZero: nonZero,
+      scrapeFailures,
       maxMismatches: Math.max(0, ...nonZero.map((n) => n.mismatches)),
       warningEvents: warnings.map((w) => w.note),
       flakyProbes: last.flaky,

@@ -208,11 +208,16 @@ export async function timeEnforcerOff(
   const cleared = Date.now();
   const back = await waitFor(
     'netaudit_mismatches back to 0',
-    async () => (sumMetric(await metrics(), 'netaudit_mismatches') === 0 ? Date.now() : undefined),
+    async () => (isZero(await metrics()) ? Date.now() : undefined),
     o.backTimeoutMs ?? 180_000,
     1000,
   ).catch(() => null);
   return { metricMs, event, metricsAtDetection, backToZeroMs: back === null ? null : back - cleared };
+}
+
+/** A scrape that failed (a busy controller) reads as '' and must not pass for "every series at 0". */
+function isZero(text: string): boolean {
+  return text.includes('netaudit_mismatches{') && sumMetric(text, 'netaudit_mismatches') === 0;
 }
 
 function writtenSince(e: EventItem, since: number): boolean {
