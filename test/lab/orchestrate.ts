@@ -3,9 +3,9 @@
  * fault injection and external stand-ins. Called by scripts/lab through test/lab/cli.ts.
  */
 import { lookup } from 'node:dns/promises';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import {
   AGENT,
   API_PORT,
@@ -33,6 +33,7 @@ import {
   nodeIndexOf,
   nodeSpec,
   PKI_DIR,
+  REPO,
   SERVICE_CIDR,
 } from './config.ts';
 import { findLabProcesses, isAlive, startDetached, stopProcess } from './procs.ts';
@@ -539,8 +540,23 @@ export interface UpOptions {
   readonly externals?: readonly string[];
 }
 
+/**
+ * Probe pods run netaudit from this checkout as a non-root user (the image's 65532), so every directory
+ * above it must let others through. A checkout under `mktemp -d` (mode 0700) fails every probe pod with
+ * "exit 2" far from the cause: say it here instead.
+ */
+export function checkoutTraversable(repo: string = REPO): string | undefined {
+  for (let dir = repo; ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0)
+      return `the lab's pods run this checkout as uid 65532, and ${dir} does not let others through (mode ${(statSync(dir).mode & 0o777).toString(8)}): chmod o+x ${dir}, or clone elsewhere`;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
 export async function up(opts: UpOptions = {}): Promise<void> {
   t0 = Date.now();
+  const blocked = checkoutTraversable();
+  if (blocked) throw new Error(blocked);
   const start = Date.now();
   mkdirSync(LOG_DIR, { recursive: true });
   const prev = readState();
