@@ -112,7 +112,20 @@ async function ensureNeighbourTable(): Promise<void> {
   if (Object.keys(raise).length) updateState((s) => Object.assign(s.hostSysctls, raise));
 }
 
-async function restoreHostSysctls(saved: Readonly<Record<string, string>>): Promise<void> {
+/** The kernel's defaults: what `down` puts back when the state file (and the values it kept) is gone. */
+const NEIGH_KERNEL_DEFAULTS: Record<string, string> = {
+  'net.ipv4.neigh.default.gc_thresh1': '128',
+  'net.ipv4.neigh.default.gc_thresh2': '512',
+  'net.ipv4.neigh.default.gc_thresh3': '1024',
+};
+
+async function restoreHostSysctls(recorded: Readonly<Record<string, string>>): Promise<void> {
+  const saved: Record<string, string> = { ...recorded };
+  for (const [key, lab] of Object.entries(NEIGH_THRESHOLDS)) {
+    if (key in saved) continue;
+    const now = (await out('sysctl', ['-n', key])).trim();
+    if (now === String(lab)) saved[key] = NEIGH_KERNEL_DEFAULTS[key] ?? now;
+  }
   // Thresholds must stay ordered (1 <= 2 <= 3) at every step: lower them from the first up.
   for (const key of Object.keys(saved).sort()) await run('sysctl', ['-q', '-w', `${key}=${saved[key]}`]);
   updateState((s) => {
