@@ -28,6 +28,10 @@ async function rounds(c: RunningController, outcome = 'completed'): Promise<numb
   return metric(await c.metrics(), 'netaudit_audit_rounds_total', { outcome }) ?? 0;
 }
 
+async function canaryChecks(c: RunningController): Promise<number> {
+  return metric(await c.metrics(), 'netaudit_canary_checks_total', { outcome: 'completed' }) ?? 0;
+}
+
 /** Runs with probe pods, in one namespace (a full round's pods are in the workloads' namespace) or all. */
 async function probePodRuns(namespace?: string): Promise<Set<string>> {
   const where = namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods';
@@ -66,10 +70,7 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     await waitFor('two completed rounds', async () => ((await rounds(c)) >= 2 ? true : undefined), 240_000);
     await waitFor(
       'a completed canary check',
-      async () =>
-        (metric(await c.metrics(), 'netaudit_canary_checks_total', { outcome: 'completed' }) ?? 0) >= 1
-          ? true
-          : undefined,
+      async () => ((await canaryChecks(c)) >= 1 ? true : undefined),
       60_000,
     );
     const text = await c.metrics();
@@ -264,14 +265,7 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     main = c;
     try {
       await waitFor('a full round', async () => ((await rounds(c)) >= 1 ? true : undefined), 180_000);
-      await waitFor(
-        'a canary check',
-        async () =>
-          (metric(await c.metrics(), 'netaudit_canary_checks_total', { outcome: 'completed' }) ?? 0) >= 1
-            ? true
-            : undefined,
-        60_000,
-      );
+      await waitFor('a canary check', async () => ((await canaryChecks(c)) >= 1 ? true : undefined), 60_000);
       assert.equal(sumMetric(await c.metrics(), 'netaudit_mismatches'), 0);
       const { detectedMs } = await catchEnforcerOff(() => c.metrics(), {
         node: 'nalab-node-1',
