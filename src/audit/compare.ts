@@ -1,5 +1,6 @@
-// Expected vs observed, per probe. Only `refused` and `timeout` are "blocked"; an error or attempts
-// that disagree are inconclusive, never a mismatch.
+// Expected vs observed, per probe. Only `refused` and `timeout` are "blocked", each alone or the two
+// mixed over the attempts; an error, or attempts that mix an error or a connection failure with a
+// block, are inconclusive, never a mismatch.
 
 import type { Verdict } from '../policy/types.ts';
 import { type FinalOutcome, finalOutcome, type ProbeOutcome } from '../probe/outcome.ts';
@@ -11,15 +12,19 @@ export type Comparison =
   | {
       readonly kind: 'mismatch';
       readonly mismatch: MismatchKind;
-      readonly observed: 'connected' | 'refused' | 'timeout';
+      readonly observed: Observed;
     }
   | { readonly kind: 'inconclusive'; readonly reason: string };
 
-export function observedOf(final: FinalOutcome): 'connected' | 'refused' | 'timeout' | undefined {
+/** A conclusive observation: `blocked` is refused on some attempts and timeout on the others. */
+export type Observed = 'connected' | 'refused' | 'timeout' | 'blocked';
+
+export function observedOf(final: FinalOutcome): Observed | undefined {
   switch (final.kind) {
     case 'connected':
     case 'refused':
     case 'timeout':
+    case 'blocked':
       return final.kind;
     default:
       return undefined;
@@ -35,6 +40,7 @@ export function compare(expected: Verdict, attempts: readonly ProbeOutcome[]): C
         : { kind: 'mismatch', mismatch: 'unexpected-allow', observed: 'connected' };
     case 'refused':
     case 'timeout':
+    case 'blocked':
       return expected.allowed
         ? { kind: 'mismatch', mismatch: 'unexpected-deny', observed: final.kind }
         : { kind: 'match', flaky: false };

@@ -16,10 +16,10 @@ import {
   type Protocol,
   type Verdict,
 } from '../policy/types.ts';
-import { finalOutcome } from '../probe/outcome.ts';
+import { type FinalOutcome, finalOutcome } from '../probe/outcome.ts';
 import { makePlan, type ProbePlan, type ProbeSpec, probeId } from '../probe/plan.ts';
 import { splitPlan } from '../probe/split.ts';
-import { type Comparison, compare, type MismatchKind } from './compare.ts';
+import { type Comparison, compare, type MismatchKind, type Observed } from './compare.ts';
 import {
   type ClientSpec,
   type Guard,
@@ -87,7 +87,7 @@ export interface Finding {
   readonly port: number;
   readonly protocol: Protocol;
   readonly expected: 'allow' | 'deny';
-  readonly observed: 'connected' | 'refused' | 'timeout';
+  readonly observed: Observed;
   readonly kind: MismatchKind;
   /** The rules behind the expectation: allowing rules, or the policies that isolate with no rule matching. */
   readonly because: readonly string[];
@@ -125,7 +125,12 @@ export interface ProbeRecord {
   readonly expected: 'allow' | 'deny';
   readonly egressAllowed: boolean;
   readonly ingressAllowed: boolean;
-  readonly observed: string;
+  readonly observed: FinalOutcome['kind'];
+  /**
+   * False when the outcome says nothing about policy: an error, attempts that mix an error with a
+   * block, or a block seen by a client that reached none of its allowed targets.
+   */
+  readonly conclusive: boolean;
   readonly fromClass: string;
   readonly toClass: string | undefined;
   readonly clientPod: string;
@@ -389,6 +394,7 @@ export async function runRound(
         egressAllowed: c.verdict.egress.allowed,
         ingressAllowed: c.verdict.ingress.allowed,
         observed: finalOutcome(r.attempts).kind,
+        conclusive: !(deaf && !c.verdict.allowed) && c.comparison.kind !== 'inconclusive',
         fromClass: outcome.run.spec.classId,
         toClass: c.ref.target.kind === 'server' ? c.ref.target.server.spec.classId : undefined,
         clientPod: `${outcome.run.spec.namespace}/${outcome.run.name}`,

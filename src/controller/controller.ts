@@ -602,11 +602,7 @@ export class Controller {
       !changed.has(from) && !(to && changed.has(to));
     return {
       findings: report.mismatches.filter((f: Finding) => unchanged(f.fromClass, f.toClass)),
-      probed: report.probes.filter(
-        (p) =>
-          (p.observed === 'connected' || p.observed === 'refused' || p.observed === 'timeout') &&
-          unchanged(p.fromClass, p.toClass),
-      ),
+      probed: report.probes.filter((p) => p.conclusive && unchanged(p.fromClass, p.toClass)),
     };
   }
 

@@ -1,6 +1,7 @@
 // What one probe observed. An outcome is a closed union, never a boolean: only `refused` and `timeout`
-// mean "blocked"; an `error` (EHOSTUNREACH, EMFILE, ...) says nothing about policy and is never
-// counted as blocked, and neither is a probe whose attempts disagree.
+// mean "blocked" (alone or mixed: a policy that REJECTs answers with a timeout when the kernel
+// rate-limits its ICMP); an `error` (EHOSTUNREACH, EMFILE, ...) says nothing about policy and is never
+// counted as blocked, and neither is a probe whose attempts mix an error or a connection with a block.
 
 /** One attempt of one probe. */
 export type ProbeOutcome =
@@ -30,13 +31,15 @@ export interface ProbeResult {
  * | all refused                           | refused                                    |
  * | all timeout                           | timeout                                    |
  * | all error                             | error (the first cause)                    |
- * | none connected, kinds disagree        | mixed (inconclusive, never blocked)        |
+ * | refused and timeout, nothing else     | blocked (two ways of saying no)            |
+ * | none connected, an error and a block  | mixed (inconclusive, never blocked)        |
  */
 export type FinalOutcome =
   | { readonly kind: 'connected'; readonly ms: number; readonly failedAttempts: number }
   | { readonly kind: 'refused' }
   | { readonly kind: 'timeout' }
   | { readonly kind: 'error'; readonly cause: string }
+  | { readonly kind: 'blocked'; readonly attempts: readonly ProbeOutcome[] }
   | { readonly kind: 'mixed'; readonly attempts: readonly ProbeOutcome[] };
 
 export function finalOutcome(attempts: readonly ProbeOutcome[]): FinalOutcome {
@@ -50,7 +53,10 @@ export function finalOutcome(attempts: readonly ProbeOutcome[]): FinalOutcome {
   if (fastest !== undefined) {
     return { kind: 'connected', ms: fastest, failedAttempts: attempts.length - connected.length };
   }
-  if (!isConsistent(attempts)) return { kind: 'mixed', attempts };
+  if (!isConsistent(attempts)) {
+    const blocked = attempts.every((a) => a.kind === 'refused' || a.kind === 'timeout');
+    return { kind: blocked ? 'blocked' : 'mixed', attempts };
+  }
   switch (first.kind) {
     case 'refused':
     case 'timeout':
@@ -71,10 +77,13 @@ export function isConsistent(attempts: readonly ProbeOutcome[]): boolean {
 
 /** Blocked means the network answered "no" on every attempt; errors and mixes are inconclusive. */
 export function isBlocked(final: FinalOutcome): boolean {
-  return final.kind === 'refused' || final.kind === 'timeout';
+  return final.kind === 'refused' || final.kind === 'timeout' || final.kind === 'blocked';
 }
 
-/** Flaky: connected on some attempts but not all, or attempts that disagree. The caller counts these. */
+/**
+ * Flaky: connected on some attempts but not all, or attempts that mix an error with a block. The
+ * caller counts these. Refused and timeout together are not flaky: both are "no".
+ */
 export function isFlaky(final: FinalOutcome): boolean {
   return (final.kind === 'connected' && final.failedAttempts > 0) || final.kind === 'mixed';
 }

@@ -184,6 +184,47 @@ describe('audit round (simulated runner)', () => {
     );
   });
 
+  test('refused on one attempt and timeout on the next agree with an expected deny: no noise', async () => {
+    const cluster = { namespaces: model.namespaces, pods: model.pods, policies: [denyIngressX] };
+    // A REJECT whose ICMP answer the kernel rate-limits: the second attempt hears nothing.
+    const rateLimited: NetworkModel = (p) =>
+      p.verdict.allowed
+        ? { kind: 'connected', ms: 1 }
+        : p.attempt === 0
+          ? { kind: 'refused' }
+          : { kind: 'timeout' };
+    const runner = new SimulatedRunner(cluster, PROFILES.generic, rateLimited);
+    const r = await runRound({ cluster, nodes: ['n1', 'n2'], guards: [] }, runner, {
+      ...options,
+      attempts: 2,
+    });
+    const denied = r.probes.filter((p) => p.expected === 'deny');
+    assert.ok(denied.length > 0);
+    assert.ok(denied.every((p) => p.observed === 'blocked' && p.conclusive));
+    assert.equal(r.summary.inconclusive, 0);
+    assert.equal(r.summary.mismatches, 0);
+    assert.equal(r.summary.flaky, 0);
+  });
+
+  test('a block on one attempt and an error on the next stays inconclusive', async () => {
+    const cluster = { namespaces: model.namespaces, pods: model.pods, policies: [denyIngressX] };
+    const halfBroken: NetworkModel = (p) =>
+      p.verdict.allowed
+        ? { kind: 'connected', ms: 1 }
+        : p.attempt === 0
+          ? { kind: 'refused' }
+          : { kind: 'error', cause: 'EHOSTUNREACH' };
+    const runner = new SimulatedRunner(cluster, PROFILES.generic, halfBroken);
+    const r = await runRound({ cluster, nodes: ['n1', 'n2'], guards: [] }, runner, {
+      ...options,
+      attempts: 2,
+    });
+    const denied = r.probes.filter((p) => p.expected === 'deny');
+    assert.equal(r.summary.inconclusive, denied.length);
+    assert.ok(denied.every((p) => p.observed === 'mixed' && !p.conclusive));
+    assert.ok(r.inconclusive.every((i) => i.reason === 'attempts disagree: refused, error'));
+  });
+
   test('the audit table tells the same flow probed between different node pairs apart', async () => {
     const r = await audit([denyIngressX, allowFromY, egressOnlyExternal], nodesNotEnforcing(['n1']));
     const text = auditTable(r, false);

@@ -61,7 +61,21 @@ describe('the final outcome of a probe over its attempts', () => {
     },
     {
       attempts: [r, t],
-      final: { kind: 'mixed', attempts: [r, t] },
+      final: { kind: 'blocked', attempts: [r, t] },
+      consistent: false,
+      blocked: true,
+      flaky: false,
+    },
+    {
+      attempts: [t, t, r],
+      final: { kind: 'blocked', attempts: [t, t, r] },
+      consistent: false,
+      blocked: true,
+      flaky: false,
+    },
+    {
+      attempts: [r, e('EHOSTUNREACH')],
+      final: { kind: 'mixed', attempts: [r, e('EHOSTUNREACH')] },
       consistent: false,
       blocked: false,
       flaky: true,
