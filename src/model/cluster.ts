@@ -155,6 +155,9 @@ export function buildSnapshot(input: SnapshotInput, profile: CniProfile): Snapsh
     list.push(compiled.policy);
     policies.set(compiled.policy.ref.namespace, list);
   }
+  // Reasons list policies by name, whatever order the input (or the API server's watch) gave them in.
+  for (const list of policies.values())
+    list.sort((a, b) => (a.ref.name < b.ref.name ? -1 : a.ref.name > b.ref.name ? 1 : 0));
   // Namespaces referenced but not defined get the label the API server would give them.
   for (const ns of [...pods.map((p) => p.namespace), ...policies.keys()]) {
     if (!namespaces.has(ns))

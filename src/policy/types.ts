@@ -11,6 +11,12 @@ export type Protocol = 'TCP' | 'UDP' | 'SCTP';
 export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
 export type Direction = 'ingress' | 'egress';
 
+/** A port and its protocol: what is probed and what a verdict is about. */
+export interface PortSpec {
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
 /** `namespace/name`: a pod, or a workload template's pod (`ns/deployment-web`). */
 export type PodKey = string & { readonly __brand: 'PodKey' };
 export function podKey(namespace: string, name: string): PodKey {

@@ -1,11 +1,9 @@
 // `--port PORT[/PROTO]` values of `agent serve`: protocol case-insensitive, TCP by default.
-import { isProtocol, type Protocol } from './plan.ts';
+import type { PortSpec } from '../policy/types.ts';
+import { isProtocol } from './plan.ts';
 import { err, ok, type Result } from './result.ts';
 
-export interface PortSpec {
-  readonly port: number;
-  readonly protocol: Protocol;
-}
+export type { PortSpec } from '../policy/types.ts';
 
 export function parsePortSpec(text: string): Result<PortSpec, string> {
   const m = /^([0-9]{1,5})(?:\/([A-Za-z]+))?$/.exec(text.trim());

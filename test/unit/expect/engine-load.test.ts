@@ -2,9 +2,9 @@
 // state as feeding the objects one by one, and report (not drop silently) what it cannot use.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { IncrementalEngine } from '../../../src/model/engine.ts';
+import { classVerdicts } from '../../../src/expect/cells.ts';
+import { ExpectationEngine, verdictSignature } from '../../../src/expect/engine.ts';
 import type { NetworkPolicy, Pod } from '../../../src/model/k8s.ts';
-import { type ClassMatrix, verdictSignature } from '../../../src/model/matrix.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 
 const pod = (name: string, app: string): Pod => ({
@@ -24,21 +24,21 @@ const bad: NetworkPolicy = {
   spec: { podSelector: { matchExpressions: [{ key: 'app', operator: 'Sideways' as 'In', values: ['x'] }] } },
 };
 
-const signatures = (m: ClassMatrix): string[] =>
-  [...m.verdicts()]
+const signatures = (engine: ExpectationEngine): string[] =>
+  [...classVerdicts(engine)]
     .map((v) => `${v.from} ${v.to} ${v.port}/${v.protocol} ${verdictSignature(v.verdict)}`)
     .sort();
 
 test('bulk load equals one-by-one upserts, and reports the objects it skipped', () => {
   const pods = [pod('web', 'web'), pod('api', 'api'), pod('other', 'db')];
   const input = { namespaces: [{ metadata: { name: 'shop' } }], pods, policies: [good, bad] };
-  const bulk = IncrementalEngine.from(input, PROFILES.generic);
-  const stepwise = new IncrementalEngine(PROFILES.generic);
+  const bulk = ExpectationEngine.from(input, PROFILES.generic);
+  const stepwise = new ExpectationEngine(PROFILES.generic);
   for (const n of input.namespaces) stepwise.upsertNamespace(n);
   for (const p of pods) stepwise.upsertPod(p);
   const issues = input.policies.flatMap((p) => stepwise.upsertPolicy(p).issues);
-  assert.ok(signatures(bulk.matrix()).length > 0);
-  assert.deepEqual(signatures(bulk.matrix()), signatures(stepwise.matrix()));
+  assert.ok(signatures(bulk).length > 0);
+  assert.deepEqual(signatures(bulk), signatures(stepwise));
   assert.ok(bulk.loadIssues.length > 0, 'the broken policy is reported');
   assert.deepEqual(bulk.loadIssues, issues);
   assert.ok(bulk.loadIssues.every((i) => i.kind === 'NetworkPolicy' && i.name === 'broken'));

@@ -1,16 +1,18 @@
-// The class-based matrix equals a naive pod-by-pod evaluation, on random clusters and policies
-// (named ports, ipBlocks with except, matchExpressions, empty vs absent rules).
+// The expectation engine's verdicts equal a naive pod-by-pod evaluation, on random clusters and
+// policies (named ports, ipBlocks with except, matchExpressions, empty vs absent rules), and its
+// default ports equal the rule-by-rule reference.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { classesOf } from '../../../src/model/classes.ts';
+import { podVerdicts } from '../../../src/expect/cells.ts';
+import { ExpectationEngine, verdictSignature } from '../../../src/expect/engine.ts';
 import { buildSnapshot, evalContext } from '../../../src/model/cluster.ts';
-import { computeMatrix, defaultPortsFor, expandToPods, verdictSignature } from '../../../src/model/matrix.ts';
 import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';
 import { PROFILES, type ProfileName } from '../../../src/policy/profiles.ts';
 import type { Endpoint } from '../../../src/policy/types.ts';
 import { clusterArb } from '../../support/arbitraries.ts';
+import { referenceDefaultPorts } from '../../support/reference-ports.ts';
 
 const EXTERNALS = ['203.0.113.8', '10.0.0.3'].map((text) => {
   const ip = parseIpLiteral(text);
@@ -19,16 +21,15 @@ const EXTERNALS = ['203.0.113.8', '10.0.0.3'].map((text) => {
 });
 
 for (const profile of ['generic', 'cilium'] as ProfileName[]) {
-  test(`class-based verdicts equal naive pod-by-pod verdicts (${profile} profile)`, () => {
+  test(`engine verdicts equal naive pod-by-pod verdicts (${profile} profile)`, () => {
     fc.assert(
       fc.property(clusterArb, (cluster) => {
         const { snapshot } = buildSnapshot(cluster, PROFILES[profile]);
         const ctx = evalContext(snapshot);
         const all = [...snapshot.policies.values()].flat();
-        const { classes } = classesOf(snapshot);
-        const matrix = computeMatrix(ctx, classes, all, { externals: EXTERNALS });
+        const engine = ExpectationEngine.from(cluster, PROFILES[profile], { externals: EXTERNALS });
         const classBased = new Map<string, string>();
-        for (const v of expandToPods(matrix)) {
+        for (const v of podVerdicts(engine)) {
           const to = v.to.kind === 'pod' ? v.to.pod.key : `ip:${v.to.text}`;
           classBased.set(`${v.from.key} ${to} ${v.port}/${v.protocol}`, verdictSignature(v.verdict));
         }
@@ -40,7 +41,7 @@ for (const profile of ['generic', 'cilium'] as ProfileName[]) {
         for (const from of snapshot.pods) {
           for (const to of targets) {
             if (to.kind === 'pod' && to.pod === from) continue;
-            for (const { port, protocol } of defaultPortsFor(ctx, all, to)) {
+            for (const { port, protocol } of referenceDefaultPorts(ctx, all, to)) {
               const name = to.kind === 'pod' ? to.pod.key : `ip:${to.text}`;
               naive.set(
                 `${from.key} ${name} ${port}/${protocol}`,
@@ -56,7 +57,7 @@ for (const profile of ['generic', 'cilium'] as ProfileName[]) {
   });
 }
 
-test('policy sets with more rules than a mask holds take the straightforward path, with the same verdicts', () => {
+test('a policy with more rules than a 31-bit mask decides every rule', () => {
   const apps = Array.from({ length: 40 }, (_, i) => `a${i}`);
   const cluster = {
     namespaces: [{ metadata: { name: 'big' } }],
@@ -69,7 +70,6 @@ test('policy sets with more rules than a mask holds take the straightforward pat
         metadata: { namespace: 'big', name: 'many-rules' },
         spec: {
           podSelector: { matchLabels: { app: 'a0' } },
-          // 40 rules: more than a 31-bit rule mask.
           ingress: apps.map((app) => ({
             from: [{ podSelector: { matchLabels: { app } } }],
             ports: [{ port: 80 }],
@@ -80,10 +80,9 @@ test('policy sets with more rules than a mask holds take the straightforward pat
   };
   const { snapshot } = buildSnapshot(cluster, PROFILES.generic);
   const ctx = evalContext(snapshot);
-  const { classes } = classesOf(snapshot);
-  const matrix = computeMatrix(ctx, classes, [...snapshot.policies.values()].flat());
+  const engine = ExpectationEngine.from(cluster, PROFILES.generic);
   let checked = 0;
-  for (const v of expandToPods(matrix)) {
+  for (const v of podVerdicts(engine)) {
     if (v.to.kind !== 'pod') continue;
     const naive = evaluate(ctx, {
       from: v.from,
@@ -95,4 +94,6 @@ test('policy sets with more rules than a mask holds take the straightforward pat
     checked++;
   }
   assert.equal(checked, 40 * 39);
+  const toA0 = [...podVerdicts(engine)].filter((v) => v.to.kind === 'pod' && v.to.pod.name === 'a0');
+  assert.ok(toA0.every((v) => v.verdict.allowed && v.verdict.ingress.allowedBy.length === 1));
 });

@@ -1,0 +1,68 @@
+// Which ports a destination is evaluated (and probed) on, when the user names none: its container
+// ports, the numeric ports of the ingress rules in its namespace, and the numeric ports of the egress
+// rules anywhere whose peers reach it. External targets: the numeric ports of every egress rule (the
+// same for all of them, so an address just outside a CIDR is evaluated on the ports its neighbour
+// inside is allowed on).
+import type { CompiledRule, ParsedIP, PortSpec } from '../policy/types.ts';
+
+export type { PortSpec } from '../policy/types.ts';
+
+export interface ExternalTarget {
+  readonly text: string;
+  readonly ip: ParsedIP;
+  /** Ports this target listens on (`--external IP=53/UDP,443/TCP`); default: the ports egress rules name. */
+  readonly ports?: readonly PortSpec[] | undefined;
+}
+
+/** Port used for external targets when no egress rule names a port. */
+export const DEFAULT_EXTERNAL_PORT: PortSpec = { port: 80, protocol: 'TCP' };
+
+export function portKey(p: PortSpec): string {
+  return `${p.port}/${p.protocol}`;
+}
+
+export function sortPorts(ports: Iterable<PortSpec>): PortSpec[] {
+  const unique = new Map<string, PortSpec>();
+  for (const p of ports) unique.set(portKey(p), p);
+  return [...unique.values()].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
+}
+
+/** The numeric ports a rule names: both ends of a range (a probe of each edge shows the range works). */
+export function numericRulePorts(rule: CompiledRule): PortSpec[] {
+  if (rule.ports.kind !== 'ports') return [];
+  const out: PortSpec[] = [];
+  for (const m of rule.ports.ports) {
+    if (m.kind !== 'port-range') continue;
+    out.push({ port: m.from, protocol: m.protocol });
+    if (m.to !== m.from) out.push({ port: m.to, protocol: m.protocol });
+  }
+  return out;
+}
+
+/** A multiset of ports: contributions come and go with rules, a port stays while any rule names it. */
+export class PortCounts {
+  private readonly counts = new Map<string, { spec: PortSpec; n: number }>();
+
+  add(ports: readonly PortSpec[], by = 1): void {
+    for (const p of ports) {
+      const k = portKey(p);
+      const e = this.counts.get(k);
+      if (e) {
+        e.n += by;
+        if (e.n <= 0) this.counts.delete(k);
+      } else if (by > 0) this.counts.set(k, { spec: p, n: by });
+    }
+  }
+
+  clear(): void {
+    this.counts.clear();
+  }
+
+  get size(): number {
+    return this.counts.size;
+  }
+
+  *[Symbol.iterator](): Generator<PortSpec> {
+    for (const e of this.counts.values()) yield e.spec;
+  }
+}
