@@ -2,6 +2,7 @@
 // name rule Kubernetes applies to it. A kind with the same name in another API group (Calico's
 // projectcalico.org NetworkPolicy, say) is a different resource and is skipped like any other.
 
+import { editDistance } from './edit-distance.ts';
 import type { PathSegment } from './field-path.ts';
 import { dns1123Label, dns1123Subdomain } from './k8s-names.ts';
 
@@ -58,4 +59,42 @@ export const KINDS: ReadonlyMap<string, KindInfo> = new Map(
 export function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
   return slash < 0 ? '' : apiVersion.slice(0, slash);
+}
+
+/** How a kind is written when case, spaces, dashes and a plural are ignored: `Network Policies` -> `networkpolicy`. */
+function normalKind(kind: string): string {
+  const k = kind.toLowerCase().replace(/[\s_.-]+/g, '');
+  if (k.endsWith('ies')) return `${k.slice(0, -3)}y`;
+  if (k.endsWith('sses')) return k.slice(0, -2);
+  return k.endsWith('s') && !k.endsWith('ss') ? k.slice(0, -1) : k;
+}
+
+/**
+ * Whether `group` could be a slip for one of `info`'s groups rather than a CRD's own group: a CRD's
+ * group always has a dot, so a group without one (or differing only in case, or by two letters from
+ * ours) is a mistake.
+ */
+function nearMissGroup(info: KindInfo, group: string): boolean {
+  if (info.groups.includes(group) || !group.includes('.')) return true;
+  return info.groups.some((g) => g !== '' && (g === group.toLowerCase() || editDistance(g, group) <= 2));
+}
+
+/**
+ * For a kind netaudit does not read: the kind it probably meant (`networkpolicy`, `Pods`,
+ * `Network Policy`), unless the apiVersion says it belongs to someone else's API group.
+ */
+export function nearMissKind(kind: string, apiVersion: unknown): KindInfo | undefined {
+  const wanted = normalKind(kind);
+  for (const info of KINDS.values()) {
+    const ours = normalKind(info.kind);
+    const close = ours === wanted || (ours.length >= 6 && editDistance(ours, wanted) <= 1);
+    if (!close) continue;
+    if (typeof apiVersion !== 'string' || nearMissGroup(info, groupOf(apiVersion))) return info;
+  }
+  return undefined;
+}
+
+/** For a kind netaudit reads given with another apiVersion: true if that is a mistake, not a CRD of the same name. */
+export function nearMissApiVersion(info: KindInfo, apiVersion: string): boolean {
+  return nearMissGroup(info, groupOf(apiVersion));
 }

@@ -2,6 +2,7 @@
 // number, not the string "80"", and unknown fields as warnings (newer API fields, or typos).
 
 import { z } from 'zod';
+import { editDistance } from './edit-distance.ts';
 import type { PathSegment } from './field-path.ts';
 import type { FieldIssue } from './validate.ts';
 
@@ -58,19 +59,6 @@ function objectAt(schema: z.ZodType, path: readonly PathSegment[]): z.ZodObject 
       i++;
     } else return undefined;
   }
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
-    }
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
 }
 
 /** A typo of a known field silently changes a policy's meaning (`ingres` = no ingress rules): name it. */

@@ -1,0 +1,364 @@
+// Collects objects one at a time, from wherever they were read (a YAML document, a JSON piece of a
+// streamed List), into a LoadResult. Each object is first staged (checked, without side effects),
+// then committed (duplicate names, namespaces in use, counts): the items of a streamed List whose
+// `kind` comes after them are staged until the List's kind says whether they are objects at all.
+
+import type { ManifestIssue } from '../errors.ts';
+import { checkObject, NO_NAME } from './check-object.ts';
+import { formatFieldPath, type PathSegment, parseFieldPath } from './field-path.ts';
+import { NAMESPACE_NAME_LABEL, type Namespace, type NetworkPolicy, type Pod } from './k8s.ts';
+import { KINDS, type KindInfo, nearMissApiVersion, nearMissKind } from './kinds.ts';
+import { formatObjectRef, type ObjectRef, objectRefKey } from './object-ref.ts';
+import type { FieldIssue } from './validate.ts';
+
+/** Namespaces the API server creates in every cluster. */
+const BUILT_IN_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
+
+export interface SourcePosition {
+  readonly file: string;
+  /** 1-based line where the object starts. */
+  readonly line: number;
+  /** 0-based index of the document in its file. */
+  readonly documentIndex: number;
+}
+
+export interface Loaded<T> {
+  readonly object: T;
+  readonly source: SourcePosition;
+  readonly ref: ObjectRef;
+  /** For a pod made from a workload's template: the workload (`Deployment prod/web`). */
+  readonly origin?: ObjectRef;
+  /** A namespace that no manifest defines, implied because objects live in it. */
+  readonly implied?: true;
+}
+
+export interface LoadOptions {
+  /** Namespace of objects without `metadata.namespace` (kubectl apply's `default` unless set). */
+  readonly defaultNamespace?: string;
+}
+
+export type Locate = (ref: ObjectRef, fieldPath: string) => { file: string; line: number } | undefined;
+
+export interface LoadResult {
+  readonly namespaces: Loaded<Namespace>[];
+  readonly pods: Loaded<Pod>[];
+  readonly policies: Loaded<NetworkPolicy>[];
+  readonly issues: ManifestIssue[];
+  /** Objects of kinds netaudit does not read (Service, ConfigMap, CRDs, ...): kind -> count. */
+  readonly skipped: Record<string, number>;
+  /** The file and line of a field of a loaded object (nearest existing ancestor if the field is absent). */
+  readonly locate: Locate;
+}
+
+/**
+ * Where an object sits: its file and document, and the line of a field path inside it (nearest
+ * existing ancestor). `line` may parse the object's text again: it is called for issues and by
+ * `locate`, never per object loaded.
+ */
+export interface Place {
+  readonly file: string;
+  readonly documentIndex: number;
+  readonly line: (path: readonly PathSegment[]) => number;
+}
+
+/** A place below another one (`items[3]` of a List). */
+export function placeBelow(place: Place, segments: readonly PathSegment[]): Place {
+  return { ...place, line: (path) => place.line([...segments, ...path]) };
+}
+
+type Raw = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Raw {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Kubernetes decodes `field: null` as an unset field; so do we, before checking shapes. */
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropNulls);
+  if (!isRecord(v)) return v;
+  const out: Raw = {};
+  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = dropNulls(x);
+  return out;
+}
+
+/** What reading one value gave, before it touches the result. */
+export type Staged =
+  | { readonly type: 'issue'; readonly place: Place; readonly object?: string; readonly issue: FieldIssue }
+  | { readonly type: 'skip'; readonly kind: string }
+  | {
+      readonly type: 'object';
+      readonly place: Place;
+      readonly kind: string;
+      readonly info: KindInfo;
+      readonly ref: ObjectRef;
+      readonly explicitNamespace: boolean;
+      readonly result: ReturnType<typeof checkObject>;
+    };
+
+export interface ListDefaults {
+  readonly kind: string;
+  readonly apiVersion: unknown;
+}
+
+/** Whether a document of this kind with an `items` field is a list of objects. */
+export function isListKind(kind: string, hasItems: boolean): boolean {
+  return kind === 'List' || (kind.endsWith('List') && hasItems);
+}
+
+/** Defaults the items of a typed list (PodList from the API) take for the kind and apiVersion they omit. */
+export function itemDefaults(kind: string, apiVersion: unknown): ListDefaults | undefined {
+  return kind === 'List' ? undefined : { kind: kind.slice(0, -'List'.length), apiVersion };
+}
+
+export class ManifestLoader {
+  private readonly defaultNamespace: string;
+  private readonly namespaces: Loaded<Namespace>[] = [];
+  private readonly pods: Loaded<Pod>[] = [];
+  private readonly policies: Loaded<NetworkPolicy>[] = [];
+  readonly issues: ManifestIssue[] = [];
+  private readonly skipped: Record<string, number> = {};
+  private readonly locators = new Map<
+    string,
+    { place: Place; translate: (p: PathSegment[]) => PathSegment[] }
+  >();
+  private readonly firstSeen = new Map<string, SourcePosition>();
+  private readonly namespaceUses = new Map<
+    string,
+    { place: Place; object: string; explicit: boolean; source: SourcePosition }
+  >();
+
+  constructor(options: LoadOptions = {}) {
+    this.defaultNamespace = options.defaultNamespace ?? 'default';
+  }
+
+  /** Reads one document's value (an object or a List) and commits what it holds. */
+  add(value: unknown, place: Place): void {
+    this.commit(this.stage(value, place));
+  }
+
+  /**
+   * Checks one value without touching the result. `place` may be replaced for what is kept (so a
+   * streamed item keeps a way to find its text again, not the text).
+   */
+  stage(value: unknown, place: Place, listDefaults?: ListDefaults, keep: Place = place): Staged[] {
+    const out: Staged[] = [];
+    this.stageInto(out, value, place, listDefaults, keep);
+    return out;
+  }
+
+  private stageInto(
+    out: Staged[],
+    value: unknown,
+    place: Place,
+    listDefaults: ListDefaults | undefined,
+    keep: Place,
+  ): void {
+    const issue = (path: PathSegment[], message: string, object?: string): void => {
+      out.push({
+        type: 'issue',
+        place,
+        ...(object !== undefined && { object }),
+        issue: { severity: 'error', path, message },
+      });
+    };
+    if (!isRecord(value)) {
+      const found = Array.isArray(value) ? 'a list' : value === null ? 'null' : typeof value;
+      issue([], `expected an object with apiVersion and kind, found ${found}`);
+      return;
+    }
+    const kind = typeof value.kind === 'string' ? value.kind : listDefaults?.kind;
+    const apiVersion = value.apiVersion ?? listDefaults?.apiVersion;
+    if (kind === undefined || kind === '') {
+      issue(['kind'], 'kind is required; every object needs apiVersion and kind');
+      return;
+    }
+    if (isListKind(kind, 'items' in value)) {
+      if (!Array.isArray(value.items)) {
+        issue(['items'], `${kind} needs items: a list of objects`, kind);
+        return;
+      }
+      const defaults = itemDefaults(kind, apiVersion);
+      value.items.forEach((item, i) => {
+        this.stageInto(out, item, placeBelow(place, ['items', i]), defaults, placeBelow(keep, ['items', i]));
+      });
+      return;
+    }
+    const info = KINDS.get(kind);
+    if (info === undefined) {
+      const meant = nearMissKind(kind, apiVersion);
+      if (meant === undefined) out.push({ type: 'skip', kind });
+      else
+        issue(
+          ['kind'],
+          `kind "${kind}" does not exist; did you mean ${meant.kind}? (the API server rejects this object; netaudit reads ${meant.kind} with apiVersion ${meant.apiVersion})`,
+          kind,
+        );
+      return;
+    }
+    if (typeof apiVersion !== 'string' || apiVersion === '') {
+      issue(['apiVersion'], `apiVersion is required; use ${info.apiVersion} for ${kind}`, kind);
+      return;
+    }
+    if (apiVersion !== info.apiVersion) {
+      if (!nearMissApiVersion(info, apiVersion)) {
+        out.push({ type: 'skip', kind }); // same kind name in another API group (a CRD): not ours
+        return;
+      }
+      issue(
+        ['apiVersion'],
+        `apiVersion "${apiVersion}" is not supported for ${kind}; use ${info.apiVersion}`,
+        kind,
+      );
+      return;
+    }
+    const meta = isRecord(value.metadata) ? value.metadata : {};
+    const name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : NO_NAME;
+    const givenNs = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
+    const namespace = info.role === 'namespace' ? undefined : (givenNs ?? this.defaultNamespace);
+    const ref: ObjectRef = namespace === undefined ? { kind, name } : { kind, namespace, name };
+    const result = checkObject(dropNulls({ ...value, kind, apiVersion }), info, ref);
+    const object = formatObjectRef(ref);
+    for (const fi of result.issues) out.push({ type: 'issue', place, object, issue: fi });
+    if (result.built !== undefined)
+      out.push({
+        type: 'object',
+        place: keep,
+        kind,
+        info,
+        ref,
+        explicitNamespace: givenNs !== undefined,
+        result,
+      });
+  }
+
+  commit(staged: readonly Staged[]): void {
+    for (const s of staged) {
+      switch (s.type) {
+        case 'issue':
+          this.report(s.place, s.object, s.issue);
+          break;
+        case 'skip':
+          this.skipped[s.kind] = (this.skipped[s.kind] ?? 0) + 1;
+          break;
+        case 'object':
+          this.commitObject(s);
+          break;
+      }
+    }
+  }
+
+  /** An issue found while reading a file, outside any object (syntax errors). */
+  addIssue(issue: ManifestIssue): void {
+    this.issues.push(issue);
+  }
+
+  private report(place: Place, object: string | undefined, fi: FieldIssue): void {
+    this.issues.push({
+      severity: fi.severity,
+      message: fi.message,
+      file: place.file,
+      line: place.line(fi.path),
+      ...(object !== undefined && { object }),
+      ...(fi.path.length > 0 && { field: formatFieldPath(fi.path) }),
+    });
+  }
+
+  private positionOf(place: Place): SourcePosition {
+    return { file: place.file, line: place.line([]), documentIndex: place.documentIndex };
+  }
+
+  /** Records the object under its ref; false (with an error) when that ref was already loaded. */
+  private claim(ref: ObjectRef, place: Place, object: string, what = formatObjectRef(ref)): boolean {
+    const key = objectRefKey(ref);
+    const first = this.firstSeen.get(key);
+    if (first !== undefined) {
+      this.report(place, object, {
+        severity: 'error',
+        path: ['metadata', 'name'],
+        message: `${what} is defined twice; this one is skipped, the first (${first.file}:${first.line}) is used`,
+      });
+      return false;
+    }
+    this.firstSeen.set(key, this.positionOf(place));
+    return true;
+  }
+
+  private commitObject(s: Extract<Staged, { type: 'object' }>): void {
+    const { place, ref, info } = s;
+    const built = s.result.built;
+    const object = formatObjectRef(ref);
+    if (built === undefined || !this.claim(ref, place, object)) return;
+    const source = this.positionOf(place);
+    this.locators.set(objectRefKey(ref), { place, translate: (p) => p });
+    const namespace = ref.namespace;
+    if (namespace !== undefined && !this.namespaceUses.has(namespace))
+      this.namespaceUses.set(namespace, { place, object, explicit: s.explicitNamespace, source });
+    switch (built.role) {
+      case 'namespace':
+        this.namespaces.push({ object: built.object, source, ref });
+        return;
+      case 'policy':
+        this.policies.push({ object: built.object, source, ref });
+        return;
+      case 'pod':
+        this.pods.push({ object: built.object, source, ref });
+        return;
+      case 'workload': {
+        const podRef: ObjectRef = { kind: 'Pod', namespace, name: built.object.metadata.name ?? ref.name };
+        const what = `the pod ${podRef.namespace}/${podRef.name} made from ${object}`;
+        if (!this.claim(podRef, place, object, what)) return;
+        const tp = info.templatePath;
+        this.locators.set(objectRefKey(podRef), {
+          place,
+          // The template's labels and spec stand for the pod's; name and namespace are the workload's.
+          translate: (p) =>
+            p[0] === 'spec' || (p[0] === 'metadata' && p[1] === 'labels') ? [...tp, ...p] : p,
+        });
+        this.pods.push({ object: built.object, source, ref: podRef, origin: ref });
+        return;
+      }
+    }
+  }
+
+  /** Adds the namespaces objects live in but no manifest defines, and returns the result. */
+  finish(): LoadResult {
+    const defined = new Set(this.namespaces.map((n) => n.ref.name));
+    for (const [name, use] of this.namespaceUses) {
+      if (defined.has(name)) continue;
+      // Every cluster has these, with only the name label unless someone added more: nothing to warn about.
+      if (!BUILT_IN_NAMESPACES.has(name))
+        this.issues.push({
+          severity: 'warning',
+          file: use.place.file,
+          line: use.place.line(use.explicit ? ['metadata', 'namespace'] : []),
+          object: use.object,
+          ...(use.explicit && { field: 'metadata.namespace' }),
+          message: `namespace "${name}" is not defined in the input; it is implied with only the label ${NAMESPACE_NAME_LABEL}=${name}, so namespaceSelectors on other labels will not match it`,
+        });
+      this.namespaces.push({
+        object: {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name, labels: { [NAMESPACE_NAME_LABEL]: name } },
+        },
+        source: use.source,
+        ref: { kind: 'Namespace', name },
+        implied: true,
+      });
+    }
+    const locators = this.locators;
+    const locate: Locate = (ref, fieldPath) => {
+      const loc = locators.get(objectRefKey(ref));
+      if (loc === undefined) return undefined;
+      return { file: loc.place.file, line: loc.place.line(loc.translate(parseFieldPath(fieldPath))) };
+    };
+    return {
+      namespaces: this.namespaces,
+      pods: this.pods,
+      policies: this.policies,
+      issues: this.issues,
+      skipped: this.skipped,
+      locate,
+    };
+  }
+}
