@@ -85,7 +85,29 @@ export const auditCommand: CliCommand = {
       .option('dry-run', {
         type: 'boolean',
         default: false,
-        describe: 'Plan and answer from the engine; create nothing',
+        describe: "Plan and print the engine's prediction; create no pod, probe nothing",
+      })
+      .option('details', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'List every finding, flaky and inconclusive probe (default: node verdicts, findings grouped by cause)',
+      })
+      .option('fail-on-inconclusive', {
+        type: 'boolean',
+        default: false,
+        describe: 'Exit 1 when any probe is inconclusive, as for a mismatch',
+      })
+      .option('tolerate-taints', {
+        type: 'boolean',
+        default: true,
+        describe:
+          'Probe nodes with NoSchedule/NoExecute taints, as node monitoring agents do (--no-tolerate-taints: leave them out, reported not-covered)',
+      })
+      .option('node-selector', {
+        type: 'string',
+        default: '',
+        describe: 'Probe only nodes with these labels, e.g. kubernetes.io/os=linux (others: not-covered)',
       }),
   run: async (args) => (await import('./audit.ts')).runAudit(args as unknown as AuditArgs),
 };

@@ -1,9 +1,11 @@
-// `netaudit audit`: one round against a live cluster. Exit 0 = no mismatch, 1 = mismatches,
-// 2 = could not audit (with a message a person can act on).
+// `netaudit audit`: one round against a live cluster. Exit 0 = no mismatch, 1 = mismatches (or, with
+// --fail-on-inconclusive, inconclusive probes), 2 = could not audit (with a message a person can act on).
 import { randomBytes } from 'node:crypto';
 import ora from 'ora';
 import pino from 'pino';
 import { guardsFor } from '../audit/guards.ts';
+import { nodeScope, parseNodeSelector } from '../audit/node-scope.ts';
+import { diagnoseNodes, dryRunNodes } from '../audit/nodes.ts';
 import { clientDeadlineSeconds, type RoundProgress, type RoundReport, runRound } from '../audit/round.ts';
 import type { ProbeRunner } from '../audit/runner.ts';
 import { SimulatedRunner } from '../audit/simulated-runner.ts';
@@ -36,6 +38,10 @@ export interface AuditArgs {
   readonly instance: string;
   readonly dryRun: boolean;
   readonly includeProbes: boolean;
+  readonly details: boolean;
+  readonly failOnInconclusive: boolean;
+  readonly tolerateTaints: boolean;
+  readonly nodeSelector: string;
 }
 
 function progressReporter(enabled: boolean): { onProgress: (e: RoundProgress) => void; stop: () => void } {
@@ -77,6 +83,8 @@ export async function runAudit(args: AuditArgs): Promise<number> {
   const podTimeoutMs = durationFlag('pod-timeout', args.podTimeout);
   if (!Number.isInteger(args.attempts) || args.attempts < 1 || args.attempts > 10)
     throw new UsageError('--attempts must be 1-10');
+  const nodeSelector = parseNodeSelector(args.nodeSelector);
+  if (!nodeSelector.ok) throw new UsageError(`--node-selector: ${nodeSelector.error}`);
   const logger = pino(
     { name: 'netaudit', level: process.env.NETAUDIT_LOG_LEVEL ?? 'warn' },
     pino.destination(2),
@@ -97,16 +105,20 @@ export async function runAudit(args: AuditArgs): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let report: RoundReport;
+  let scope: ReturnType<typeof nodeScope>;
   try {
     if (!args.dryRun) await deleteOrphans(kc, args.instance, [runId], logger);
     const cluster = await readCluster(kc);
-    const nodes = cluster.nodes
-      .filter((n) => n.ready && n.schedulable)
-      .map((n) => n.name)
-      .sort();
+    scope = nodeScope(cluster.nodes, {
+      tolerateTaints: args.tolerateTaints,
+      nodeSelector: nodeSelector.value,
+    });
+    const nodes = scope.probe;
     if (nodes.length === 0) {
       throw new NetauditError(
-        `no schedulable Ready node among ${cluster.nodes.length} nodes: probe pods need somewhere to run`,
+        `no node to probe among ${cluster.nodes.length} nodes (NotReady, cordoned${
+          args.tolerateTaints ? '' : ', tainted'
+        }${args.nodeSelector ? ` or outside --node-selector ${args.nodeSelector}` : ''}): probe pods need somewhere to run`,
       );
     }
     const roundInput = {
@@ -170,12 +182,28 @@ export async function runAudit(args: AuditArgs): Promise<number> {
   if (report.summary.probes === 0 && report.failedPods.length > 0) {
     throw new NetauditError(`no probe ran: ${report.failedPods[0]?.reason}`);
   }
+  const view = {
+    report,
+    nodes: args.dryRun
+      ? dryRunNodes(scope.all)
+      : diagnoseNodes({
+          nodes: scope.all,
+          probes: report.probes,
+          mismatches: report.mismatches,
+          inconclusive: report.inconclusive,
+          failedPods: report.failedPods,
+          planned: undefined,
+        }),
+    dryRun: args.dryRun,
+    details: args.details,
+  };
   const text =
     args.output === 'json'
-      ? auditJson(report, { profile: profile.name, runId }, args.includeProbes)
+      ? auditJson(view, { profile: profile.name, runId }, args.includeProbes)
       : args.output === 'markdown'
-        ? auditMarkdown(report)
-        : auditTable(report, process.stdout.isTTY === true);
+        ? auditMarkdown(view)
+        : auditTable(view, process.stdout.isTTY === true);
   process.stdout.write(text);
-  return report.summary.mismatches > 0 ? 1 : 0;
+  if (report.summary.mismatches > 0) return 1;
+  return args.failOnInconclusive && report.summary.inconclusive > 0 ? 1 : 0;
 }

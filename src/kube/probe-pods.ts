@@ -81,6 +81,10 @@ function podShell(
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       readinessGates: [{ conditionType: NEVER_READY_GATE }],
+      // Tolerate every taint, as node monitoring agents do: enforcement is per node, and a tainted
+      // node enforces (or fails to) like any other. A pod pinned by nodeName skips the scheduler, but a
+      // NoExecute taint would still evict it. With `--no-tolerate-taints` rounds leave tainted nodes out.
+      tolerations: [{ operator: 'Exists' }],
       securityContext: {
         runAsNonRoot: true,
         runAsUser: PROBE_UID,

@@ -7,7 +7,12 @@ import { call } from './errors.ts';
 export interface NodeInfo {
   readonly name: string;
   readonly ready: boolean;
+  /** Ready, not cordoned, and no NoSchedule / NoExecute taint. */
   readonly schedulable: boolean;
+  readonly cordoned: boolean;
+  /** NoSchedule and NoExecute taints, as `key=value:Effect` (or `key:Effect`). */
+  readonly taints: readonly string[];
+  readonly labels: Readonly<Record<string, string>>;
   readonly internalIP: string | undefined;
 }
 
@@ -35,12 +40,17 @@ export interface ClusterRead {
 
 export function nodeInfo(n: k8s.V1Node): NodeInfo {
   const ready = n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  const noSchedule =
-    n.spec?.taints?.some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute') ?? false;
+  const taints = (n.spec?.taints ?? [])
+    .filter((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute')
+    .map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`);
+  const cordoned = n.spec?.unschedulable === true;
   return {
     name: n.metadata?.name ?? '',
     ready,
-    schedulable: !n.spec?.unschedulable && !noSchedule,
+    schedulable: !cordoned && taints.length === 0,
+    cordoned,
+    taints,
+    labels: n.metadata?.labels ?? {},
     internalIP: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address,
   };
 }

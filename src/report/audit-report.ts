@@ -1,19 +1,38 @@
 // Renders an audit report: JSON (CONTRACT: {summary: {probes, mismatches, unexpectedAllow,
 // unexpectedDeny, flaky, skipped}, mismatches: [{from, to, port, protocol, expected, observed, kind,
-// because}]}, with additions), a table for people, and markdown for a pull request or issue.
+// because}], nodes: [{name, status, probes, unexpectedAllow, unexpectedDeny, inconclusive, reason}]},
+// with additions), a table for people, and markdown for a pull request or issue.
+//
+// People get one answer per cause: the verdict of each node first, then the findings grouped by the
+// node that explains them, then the findings no node explains; every flow is listed with --details
+// (or in JSON). A healthy cluster prints its node verdicts and one sentence.
 import { styleText } from 'node:util';
 import Table from 'cli-table3';
-import type { RoundReport } from '../audit/round.ts';
+import { groupByNode, type NodeVerdict } from '../audit/nodes.ts';
+import type { Finding, RoundReport, Unsettled } from '../audit/round.ts';
 import { escapeMd } from './markdown.ts';
+import { nodeReason, nodesJson } from './nodes.ts';
+
+export interface AuditView {
+  readonly report: RoundReport;
+  readonly nodes: readonly NodeVerdict[];
+  /** The engine answered through the simulated runner: no pod was created, nothing was probed. */
+  readonly dryRun: boolean;
+  /** List every finding, flaky and inconclusive probe (otherwise: grouped by cause, with counts). */
+  readonly details: boolean;
+}
 
 export function auditJson(
-  report: RoundReport,
+  view: AuditView,
   extra: Record<string, unknown> = {},
   includeProbes = false,
 ): string {
+  const { report } = view;
   return `${JSON.stringify(
     {
       summary: report.summary,
+      ...(view.dryRun ? { dryRun: true } : {}),
+      nodes: nodesJson(view.nodes),
       mismatches: report.mismatches,
       flaky: report.flaky,
       inconclusive: report.inconclusive,
@@ -28,42 +47,101 @@ export function auditJson(
   )}\n`;
 }
 
-function summaryLine(report: RoundReport): string {
-  const s = report.summary;
+function statsLine(view: AuditView): string {
+  const s = view.report.summary;
+  const pods = view.dryRun ? `${s.podsCreated} probe pods it would create` : `${s.podsCreated} probe pods`;
   return (
-    `${s.probes} probes from ${s.classes} classes on ${s.nodes} nodes (${s.podsCreated} probe pods; ` +
-    `a pod-by-pod audit would need ${s.podPairProbes} probes): ` +
-    `${s.mismatches} mismatches (${s.unexpectedAllow} unexpected-allow, ${s.unexpectedDeny} unexpected-deny), ` +
-    `${s.flaky} flaky, ${s.inconclusive} inconclusive, ${s.skipped} classes skipped`
+    `${s.probes} ${view.dryRun ? 'flows planned' : 'probes'} from ${s.classes} classes on ${s.nodes} nodes (${pods}; ` +
+    `a pod-by-pod audit would need ${s.podPairProbes} probes), ` +
+    `${s.flaky} flaky, ${s.skipped} classes skipped`
   );
 }
 
-export function auditTable(report: RoundReport, color: boolean): string {
+/** The sentence that says what was concluded. */
+export function conclusion(view: AuditView): string {
+  const s = view.report.summary;
+  if (view.dryRun) {
+    const denied = view.report.probes.filter((p) => p.expected === 'deny').length;
+    return (
+      `Dry run: the engine's prediction for ${s.probes} flows (${s.probes - denied} allowed, ${denied} denied); ` +
+      'no pod was created and nothing was probed.'
+    );
+  }
+  const conclusive = s.probes - s.inconclusive;
+  if (s.mismatches === 0)
+    return `No mismatch among ${conclusive} conclusive flows; ${s.inconclusive} inconclusive.`;
+  return (
+    `${s.mismatches} mismatches (${s.unexpectedAllow} unexpected-allow, ${s.unexpectedDeny} unexpected-deny) ` +
+    `among ${conclusive} conclusive flows; ${s.inconclusive} inconclusive.`
+  );
+}
+
+/** `count × reason`, most frequent first: what inconclusive or flaky probes have in common. */
+export function byReason(list: readonly Unsettled[]): { readonly reason: string; readonly count: number }[] {
+  const counts = new Map<string, number>();
+  for (const u of list) counts.set(u.reason, (counts.get(u.reason) ?? 0) + 1);
+  return [...counts]
+    .map(([reason, count]) => ({ reason, count }))
+    .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
+}
+
+function causeLine(node: string, verdict: NodeVerdict | undefined, findings: readonly Finding[]): string {
+  const what = verdict?.status === 'partial' ? 'is only partly enforcing' : 'is not enforcing';
+  return `${node} ${what} NetworkPolicy: ${findings.length} unexpected-allow flows through it`;
+}
+
+function unsettledLine(f: Unsettled): string {
+  return `${f.from} -> ${f.to} ${f.port}/${f.protocol} (${f.srcNode} -> ${f.dstNode ?? 'external'}): ${f.reason}`;
+}
+
+export function auditTable(view: AuditView, color: boolean): string {
+  const { report } = view;
   const paint = (text: string, style: Parameters<typeof styleText>[0]): string =>
     color ? styleText(style, text) : text;
-  const out: string[] = [summaryLine(report)];
-  if (report.mismatches.length > 0) {
-    const table = new Table({
-      head: ['kind', 'flow', 'expected', 'observed', 'probed on', 'because'],
+  const out: string[] = [statsLine(view)];
+  if (view.nodes.length > 0) {
+    const nodes = new Table({
+      head: ['node', 'verdict', 'probes', 'allow!', 'deny!', 'inconcl.', 'reason'],
       style: { head: [], border: [] },
       wordWrap: true,
-      colWidths: [18, 44, 10, 11, 20, 40],
+      colWidths: [20, 15, 8, 8, 7, 10, 60],
     });
-    for (const m of report.mismatches) {
-      table.push([
-        paint(m.kind, m.kind === 'unexpected-allow' ? 'red' : 'yellow'),
-        `${m.from} -> ${m.to} ${m.port}/${m.protocol}`,
-        m.expected,
-        m.observed,
-        // The same flow is probed between every pair of nodes: the placement tells the rows apart,
-        // and the node that failed to enforce (or dropped) is named first.
-        `${m.nodes.join(', ')}\n(${m.srcNode} -> ${m.dstNode ?? 'external'})`,
-        m.because.join('\n'),
+    for (const v of view.nodes) {
+      const style = v.status === 'enforcing' ? 'green' : v.status === 'not-enforcing' ? 'red' : 'yellow';
+      nodes.push([
+        v.name,
+        paint(v.status, style),
+        v.probes,
+        v.unexpectedAllow,
+        v.unexpectedDeny,
+        v.inconclusive,
+        nodeReason(v),
       ]);
     }
-    out.push(table.toString());
-  } else {
-    out.push(paint('No mismatch: every probed flow behaved as the policies say.', 'green'));
+    out.push(nodes.toString());
+  }
+  const ok = report.mismatches.length === 0;
+  out.push(paint(conclusion(view), ok ? 'green' : 'red'));
+  if (!ok) {
+    const { byNode, other } = groupByNode(report.mismatches, view.nodes);
+    for (const [node, findings] of byNode)
+      out.push(
+        paint(
+          causeLine(
+            node,
+            view.nodes.find((v) => v.name === node),
+            findings,
+          ),
+          'red',
+        ),
+      );
+    const listed = view.details ? report.mismatches : other;
+    if (listed.length > 0) {
+      if (byNode.size > 0 && !view.details) out.push(`${other.length} findings no node verdict explains:`);
+      out.push(findingsTable(listed, paint));
+    }
+    if (!view.details && listed.length < report.mismatches.length)
+      out.push(`(--details lists all ${report.mismatches.length} flows; -o json has them with their rules)`);
   }
   for (const s of report.skipped)
     out.push(`skipped class ${s.classId} (${s.members.join(', ')}): ${s.reason}`);
@@ -71,31 +149,88 @@ export function auditTable(report: RoundReport, color: boolean): string {
     out.push(`probe pod ${f.namespace}/${f.name} on ${f.node} failed: ${f.reason}`);
   if (report.flaky.length > 0) {
     out.push(`flaky (not reported as mismatches): ${report.flaky.length}`);
-    for (const f of report.flaky.slice(0, 10))
-      out.push(`  ${f.from} -> ${f.to} ${f.port}/${f.protocol} from ${f.srcNode}: ${f.reason}`);
+    if (view.details) for (const f of report.flaky) out.push(`  ${unsettledLine(f)}`);
+    else for (const r of byReason(report.flaky)) out.push(`  ${r.count} × ${r.reason}`);
   }
   if (report.inconclusive.length > 0) {
     out.push(`inconclusive (never counted as blocked): ${report.inconclusive.length}`);
-    for (const f of report.inconclusive.slice(0, 10))
-      out.push(`  ${f.from} -> ${f.to} ${f.port}/${f.protocol} from ${f.srcNode}: ${f.reason}`);
+    if (view.details) for (const f of report.inconclusive) out.push(`  ${unsettledLine(f)}`);
+    else for (const r of byReason(report.inconclusive)) out.push(`  ${r.count} × ${r.reason}`);
   }
   return `${out.join('\n')}\n`;
 }
 
-export function auditMarkdown(report: RoundReport): string {
-  const out = ['### netaudit audit', '', summaryLine(report), ''];
-  if (report.mismatches.length > 0) {
-    out.push('| kind | flow | expected | observed | node | because |', '|---|---|---|---|---|---|');
-    for (const m of report.mismatches) {
+function findingsTable(
+  findings: readonly Finding[],
+  paint: (t: string, s: 'red' | 'yellow') => string,
+): string {
+  const table = new Table({
+    head: ['kind', 'flow', 'expected', 'observed', 'probed on', 'because'],
+    style: { head: [], border: [] },
+    wordWrap: true,
+    colWidths: [18, 44, 10, 11, 20, 40],
+  });
+  for (const m of findings) {
+    table.push([
+      paint(m.kind, m.kind === 'unexpected-allow' ? 'red' : 'yellow'),
+      `${m.from} -> ${m.to} ${m.port}/${m.protocol}`,
+      m.expected,
+      m.observed,
+      // The same flow is probed between every pair of nodes: the placement tells the rows apart,
+      // and the node that failed to enforce (or dropped) is named first.
+      `${m.nodes.join(', ')}\n(${m.srcNode} -> ${m.dstNode ?? 'external'})`,
+      m.because.join('\n'),
+    ]);
+  }
+  return table.toString();
+}
+
+export function auditMarkdown(view: AuditView): string {
+  const { report } = view;
+  const out = ['### netaudit audit', '', statsLine(view), ''];
+  if (view.nodes.length > 0) {
+    out.push('| node | verdict | probes | unexpected-allow | unexpected-deny | inconclusive | reason |');
+    out.push('|---|---|---|---|---|---|---|');
+    for (const v of view.nodes) {
+      const icon = v.status === 'enforcing' ? '✅' : v.status === 'not-enforcing' ? '🔴' : '🟡';
       out.push(
-        `| ${m.kind === 'unexpected-allow' ? '🔴' : '🟡'} ${m.kind} | \`${escapeMd(`${m.from} -> ${m.to} ${m.port}/${m.protocol}`)}\` | ${m.expected} | ${m.observed} | ${m.nodes.join(', ')} | ${m.because.map(escapeMd).join('<br>')} |`,
+        `| \`${escapeMd(v.name)}\` | ${icon} ${v.status} | ${v.probes} | ${v.unexpectedAllow} | ${v.unexpectedDeny} | ${v.inconclusive} | ${escapeMd(nodeReason(v))} |`,
       );
     }
-  } else {
-    out.push('✅ No mismatch: every probed flow behaved as the policies say.');
+    out.push('');
+  }
+  const ok = report.mismatches.length === 0;
+  out.push(`${ok ? '✅' : '🔴'} ${conclusion(view)}`, '');
+  if (!ok) {
+    const { byNode, other } = groupByNode(report.mismatches, view.nodes);
+    for (const [node, findings] of byNode)
+      out.push(
+        `- 🔴 ${escapeMd(
+          causeLine(
+            node,
+            view.nodes.find((v) => v.name === node),
+            findings,
+          ),
+        )}`,
+      );
+    if (byNode.size > 0) out.push('');
+    const listed = view.details ? report.mismatches : other;
+    if (listed.length > 0) {
+      out.push('| kind | flow | expected | observed | node | because |', '|---|---|---|---|---|---|');
+      for (const m of listed) {
+        out.push(
+          `| ${m.kind === 'unexpected-allow' ? '🔴' : '🟡'} ${m.kind} | \`${escapeMd(`${m.from} -> ${m.to} ${m.port}/${m.protocol}`)}\` | ${m.expected} | ${m.observed} | ${m.nodes.join(', ')} | ${m.because.map(escapeMd).join('<br>')} |`,
+        );
+      }
+      out.push('');
+    }
+    if (!view.details && listed.length < report.mismatches.length)
+      out.push(`Every flow: \`--details\` or \`-o json\` (${report.mismatches.length} flows).`, '');
   }
   for (const s of report.skipped) out.push(`- skipped \`${s.classId}\`: ${escapeMd(s.reason)}`);
   for (const f of report.failedPods)
     out.push(`- probe pod \`${f.namespace}/${f.name}\` failed: ${escapeMd(f.reason)}`);
+  for (const r of byReason(report.inconclusive))
+    out.push(`- inconclusive: ${r.count} × ${escapeMd(r.reason)}`);
   return `${out.join('\n')}\n`;
 }

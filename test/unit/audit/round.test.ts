@@ -227,7 +227,7 @@ describe('audit round (simulated runner)', () => {
 
   test('the audit table tells the same flow probed between different node pairs apart', async () => {
     const r = await audit([denyIngressX, allowFromY, egressOnlyExternal], nodesNotEnforcing(['n1']));
-    const text = auditTable(r, false);
+    const text = auditTable({ report: r, nodes: [], dryRun: false, details: true }, false);
     const m = r.mismatches.find((f) => f.srcNode !== f.dstNode && f.dstNode !== undefined);
     assert.ok(m, 'a cross-node mismatch');
     assert.ok(text.includes(`(${m.srcNode} -> ${m.dstNode})`), text);

@@ -57,6 +57,8 @@ describe('probe pods are safe for the workloads around them', () => {
     const role = pod.metadata?.labels?.['netaudit.io/probe'];
     test(`${role}: never Ready (a readiness gate netaudit never sets)`, () => {
       assert.deepEqual(pod.spec?.readinessGates, [{ conditionType: NEVER_READY_GATE }]);
+      // Like a node monitoring agent: a NoExecute taint never evicts a probe pod pinned to its node.
+      assert.deepEqual(pod.spec?.tolerations, [{ operator: 'Exists' }]);
     });
     test(`${role}: a controller ownerReference, so no ReplicaSet adopts it`, () => {
       assert.deepEqual(pod.metadata?.ownerReferences, [
