@@ -1,10 +1,11 @@
 // One audit round: snapshot -> classes -> plan -> launch servers -> settle -> launch clients ->
 // collect -> compare -> confirm every mismatch by re-probing -> report. The runner is the only part
 // that touches the cluster, so the whole loop runs in unit tests with a simulated runner.
-import { classesOf } from '../model/classes.ts';
-import { buildSnapshot, type ClusterSnapshot, evalContext, type SnapshotInput } from '../model/cluster.ts';
-import { defaultPortsFor, type ExternalTarget, type PortSpec } from '../model/matrix.ts';
-import { type EvalContext, evaluate } from '../policy/evaluate.ts';
+import { ExpectationEngine } from '../expect/engine.ts';
+import type { ExternalTarget, PortSpec } from '../expect/ports.ts';
+import type { PodClass } from '../model/classes.ts';
+import type { SnapshotInput } from '../model/cluster.ts';
+import type { EvalContext } from '../policy/evaluate.ts';
 import { explain } from '../policy/explain.ts';
 import { formatIP } from '../policy/ip.ts';
 import type { CniProfile } from '../policy/profiles.ts';
@@ -14,6 +15,7 @@ import {
   formatRuleRef,
   type PodInfo,
   type Protocol,
+  type Traffic,
   type Verdict,
 } from '../policy/types.ts';
 import { type FinalOutcome, finalOutcome } from '../probe/outcome.ts';
@@ -67,6 +69,8 @@ export type RoundProgress =
 
 export interface RoundInput {
   readonly cluster: SnapshotInput;
+  /** Expectations kept up to date by the caller (the controller); else built from `cluster`. */
+  readonly engine?: ExpectationEngine | undefined;
   readonly nodes: readonly string[];
   readonly guards: readonly Guard[];
 }
@@ -234,18 +238,29 @@ export async function runRound(
   const progress = options.onProgress ?? (() => undefined);
   const t0 = performance.now();
   const mark = (): number => performance.now();
-  const { snapshot } = buildSnapshot(input.cluster, options.profile);
-  const ctx = evalContext(snapshot);
-  const allPolicies = [...snapshot.policies.values()].flat();
-  const { classes, projection } = classesOf(snapshot);
+  // The controller passes its incremental engine; a one-shot audit builds one from what it read.
+  const engine =
+    input.engine ??
+    ExpectationEngine.from(input.cluster, options.profile, {
+      ports: options.ports,
+      externals: options.externals,
+    });
+  const ctx = engine.ctx;
+  const classes = engine.classes();
+  const projection = engine.projection;
   const classById = new Map(classes.map((c) => [c.id as string, c]));
-  const portsFor = (endpoint: Endpoint): PortSpec[] =>
-    options.ports ? [...options.ports] : defaultPortsFor(ctx, allPolicies, endpoint);
+  const portsFor = (endpoint: Endpoint): PortSpec[] => [...engine.portsOfEndpoint(endpoint)];
+  const classPorts = new Map(
+    classes.map((c) => [
+      c.id as string,
+      engine.portsOf({ kind: 'class', id: c.id, cls: c, endpoint: c.endpoint }),
+    ]),
+  );
   const planInput: PlanInput = {
     classes,
     projection,
     nodes: input.nodes,
-    portsOf: (cls) => portsFor({ kind: 'pod', pod: cls.representative }),
+    portsOf: (cls) => classPorts.get(cls.id) ?? portsFor({ kind: 'pod', pod: cls.representative }),
     guards: input.guards,
     namespaces: options.namespaces,
     reservedLabelPrefix: 'netaudit.io/',
@@ -339,7 +354,7 @@ export async function runRound(
         ? serverEndpoint(ref.target.server)
         : externalEndpoint(ref.target.external);
     const traffic = { from: outcome.pod, to, port: ref.port, protocol: ref.protocol };
-    const verdict = evaluate(ctx, traffic);
+    const verdict = engine.verdictFor(traffic.from, traffic.to, traffic.port, traffic.protocol);
     return { ref, traffic, verdict, comparison: compare(verdict, attempts) };
   };
 
@@ -480,7 +495,7 @@ export async function runRound(
 
   const tConfirm = mark();
   const unexpectedAllow = mismatches.filter((m) => m.kind === 'unexpected-allow').length;
-  const podPairProbes = podPairCount(snapshot, input.nodes.length, portsFor, options);
+  const podPairProbes = podPairCount(classes, classPorts, input.nodes.length, portsFor, options);
   const summary = {
     probes: probeCount,
     mismatches: mismatches.length,
@@ -557,7 +572,7 @@ function describe(c: Comparison): string {
 
 function finding(
   ctx: EvalContext,
-  c: { ref: ProbeRef; traffic: Parameters<typeof evaluate>[1]; verdict: Verdict },
+  c: { ref: ProbeRef; traffic: Traffic; verdict: Verdict },
   comparison: Comparison & { kind: 'mismatch' },
   outcome: ClientOutcome,
   classById: Map<string, { representative: PodInfo; members: PodInfo[] }>,
@@ -638,18 +653,23 @@ export function clientRuns(
 }
 
 function podPairCount(
-  snapshot: ClusterSnapshot,
+  classes: readonly PodClass[],
+  classPorts: ReadonlyMap<string, readonly PortSpec[]>,
   nodes: number,
   portsFor: (e: Endpoint) => PortSpec[],
   options: RoundOptions,
 ): number {
-  const pods = snapshot.pods.filter(
-    (p) => options.namespaces.length === 0 || options.namespaces.includes(p.namespace),
+  const scoped = classes.filter(
+    (c) => options.namespaces.length === 0 || options.namespaces.includes(c.namespace),
   );
+  let pods = 0;
   let perSource = 0;
-  for (const dst of pods) perSource += portsFor({ kind: 'pod', pod: dst }).length;
+  for (const c of scoped) {
+    pods += c.members.length;
+    perSource += c.members.length * (classPorts.get(c.id)?.length ?? 0);
+  }
   for (const e of options.externals)
     perSource += portsFor({ kind: 'external', ip: e.ip, text: e.text }).length;
   // Every pod probing every other pod (and external target) on its ports, on each of its nodes' peers.
-  return pods.length * perSource * Math.max(1, nodes);
+  return pods * perSource * Math.max(1, nodes);
 }

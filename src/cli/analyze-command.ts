@@ -46,6 +46,25 @@ export const analyzeCommand: CliCommand = {
         default: false,
         describe: 'Report per equivalence class instead of per pod',
       })
+      .option('from', {
+        type: 'string',
+        describe: 'Only flows from this pod (NS/POD): everything it may reach, with the rules',
+      })
+      .option('to', {
+        type: 'string',
+        describe: 'Only flows to this pod (NS/POD): everything that may reach it, with the rules',
+      })
+      .option('namespace', {
+        alias: 'n',
+        type: 'string',
+        array: true,
+        describe: 'Only pods of this namespace (repeatable): the matrix between them',
+      })
+      .option('max-verdicts', {
+        type: 'number',
+        default: 1_000_000,
+        describe: 'Largest listing -o json prints; past it the run exits 2 and says how to narrow it',
+      })
       .option('explain', {
         type: 'string',
         array: true,

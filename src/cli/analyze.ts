@@ -1,25 +1,29 @@
 // `netaudit analyze`: the expected reachability of manifests, offline (CI before deploy).
+//
+// Output is sized for whoever reads it. JSON lists per-pod verdicts (the contract) while they fit
+// under --max-verdicts, and says how to narrow the question when they do not; `--classes -o json` is
+// the factored form, which stays small at any size; tables and markdown draw matrices while a person
+// can read them and a summary past that. `--from`, `--to` and `--namespace` scope every output.
+
 import { formatIssue, type ManifestIssue, UsageError } from '../errors.ts';
-import { classesOf } from '../model/classes.ts';
-import { buildSnapshot, type ClusterSnapshot, evalContext, type ObjectIssue } from '../model/cluster.ts';
+import { classVerdicts, countCells, type PodVerdict, podVerdicts, type Scope } from '../expect/cells.ts';
+import { type Destination, ExpectationEngine, type ExpectClass } from '../expect/engine.ts';
+import { writeFactored } from '../expect/factored.ts';
+import type { ExternalTarget, PortSpec } from '../expect/ports.ts';
+import { summarize } from '../expect/summary.ts';
+import type { ObjectIssue } from '../model/cluster.ts';
 import { type LoadResult, parseManifests } from '../model/manifests.ts';
-import {
-  type ClassMatrix,
-  computeMatrix,
-  type ExternalTarget,
-  expandToPods,
-  type PortSpec,
-} from '../model/matrix.ts';
 import { parseIpLiteral } from '../policy/cidr.ts';
-import { evaluate } from '../policy/evaluate.ts';
 import { explain } from '../policy/explain.ts';
 import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
-import type { Endpoint } from '../policy/types.ts';
+import type { Endpoint, PodInfo } from '../policy/types.ts';
 import { parsePortSpec } from '../probe/ports.ts';
 import { classJson, classVerdictJson, issueJson, podVerdictJson } from '../report/analysis-json.ts';
+import { renderSummaryMarkdown, renderSummaryText } from '../report/analysis-summary.ts';
 import { markdownIssues, markdownMatrices } from '../report/markdown.ts';
 import { type Cell, renderMatrices } from '../report/matrix-table.ts';
 import { readManifestSources } from './files.ts';
+import { bufferedWriter, startProgress } from './progress.ts';
 
 export interface AnalyzeArgs {
   readonly file: readonly string[];
@@ -29,6 +33,10 @@ export interface AnalyzeArgs {
   readonly output: 'table' | 'json' | 'markdown';
   readonly classes: boolean;
   readonly explain: readonly string[] | undefined;
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly namespace?: readonly string[] | undefined;
+  readonly maxVerdicts?: number | undefined;
 }
 
 export interface AnalyzeIO {
@@ -36,7 +44,15 @@ export interface AnalyzeIO {
   readonly stderr: (s: string) => void;
   readonly color: boolean;
   readonly stdin?: AsyncIterable<string | Uint8Array>;
+  /** A terminal that shows progress (not CI, not a pipe). */
+  readonly interactive?: boolean;
 }
+
+/** Verdicts a JSON listing may hold before the run asks for a narrower question (about 300 MB). */
+export const DEFAULT_MAX_VERDICTS = 1_000_000;
+/** Past these, a table or markdown matrix is a summary instead. */
+const MATRIX_MAX_PODS = 60;
+const MATRIX_MAX_CELLS = 20_000;
 
 export function parsePorts(values: readonly string[]): PortSpec[] {
   return values.map((v) => {
@@ -84,8 +100,7 @@ function locateIssues(load: LoadResult, issues: readonly ObjectIssue[]): Manifes
 }
 
 export interface Analysis {
-  readonly snapshot: ClusterSnapshot;
-  readonly matrix: ClassMatrix;
+  readonly engine: ExpectationEngine;
   readonly issues: readonly ManifestIssue[];
   readonly excluded: readonly { key: string; reason: string }[];
 }
@@ -94,42 +109,88 @@ export function analyzeLoaded(
   load: LoadResult,
   options: { profile: keyof typeof PROFILES; ports?: PortSpec[]; externals: ExternalTarget[] },
 ): Analysis {
-  const profile = PROFILES[options.profile];
-  const built = buildSnapshot(
+  const engine = ExpectationEngine.from(
     {
       namespaces: load.namespaces.map((l) => l.object),
       pods: load.pods.map((l) => l.object),
       policies: load.policies.map((l) => l.object),
     },
-    profile,
+    PROFILES[options.profile],
+    { ports: options.ports, externals: options.externals },
   );
-  const ctx = evalContext(built.snapshot);
-  const { classes } = classesOf(built.snapshot);
-  const allPolicies = [...built.snapshot.policies.values()].flat();
-  const matrix = computeMatrix(ctx, classes, allPolicies, {
-    ports: options.ports,
-    externals: options.externals,
-  });
   return {
-    snapshot: built.snapshot,
-    matrix,
-    issues: [...load.issues, ...locateIssues(load, built.issues)],
-    excluded: built.excluded,
+    engine,
+    issues: [...load.issues, ...locateIssues(load, engine.loadIssues)],
+    excluded: engine.excluded,
   };
 }
 
-function findEndpoint(snapshot: ClusterSnapshot, text: string, role: string): Endpoint {
-  const pod = snapshot.pods.find((p) => p.key === text);
-  if (pod) return { kind: 'pod', pod };
-  const ipText = text.startsWith('ip:') ? text.slice(3) : text;
-  const ip = parseIpLiteral(ipText);
-  if (ip.ok && !text.includes('/')) return { kind: 'external', ip: ip.value, text: ipText };
-  const near = snapshot.pods
-    .map((p) => p.key)
-    .filter((k) => k.endsWith(`/${text.split('/').pop()}`))
-    .slice(0, 5);
+function findPod(engine: ExpectationEngine, text: string, flag: string): { cls: ExpectClass; pod: PodInfo } {
+  const slash = text.indexOf('/');
+  const cls = slash > 0 ? engine.classOf(text.slice(0, slash), text.slice(slash + 1)) : undefined;
+  const pod = cls?.members.find((m) => m.key === text);
+  if (cls && pod) return { cls, pod };
+  const name = text.split('/').pop() ?? text;
+  const near: string[] = [];
+  for (const c of engine.classes()) {
+    for (const m of c.members) if (m.name === name && near.length < 5) near.push(m.key);
+    if (near.length >= 5) break;
+  }
   throw new UsageError(
-    `--explain: ${role} "${text}" is not a pod (ns/name) of the input${near.length ? `; did you mean ${near.join(', ')}?` : ''}`,
+    `${flag} "${text}" is not a pod (ns/name) of the input${near.length ? `; did you mean ${near.join(', ')}?` : ''}`,
+  );
+}
+
+function findEndpoint(engine: ExpectationEngine, text: string, role: string): Endpoint {
+  const ipText = text.startsWith('ip:') ? text.slice(3) : text;
+  if (!text.includes('/') || text.startsWith('ip:')) {
+    const ip = parseIpLiteral(ipText);
+    if (ip.ok) return { kind: 'external', ip: ip.value, text: ipText };
+  }
+  return { kind: 'pod', pod: findPod(engine, text, `--explain: ${role}`).pod };
+}
+
+/** One pod's class, narrowed to that pod: a row or a column of the matrix. */
+function onlyPod(cls: ExpectClass, pod: PodInfo): ExpectClass {
+  return { ...cls, members: [pod] };
+}
+
+function classDestination(cls: ExpectClass): Destination {
+  return { kind: 'class', id: cls.id, cls, endpoint: cls.endpoint };
+}
+
+/** The part of the matrix the flags ask about. */
+function scopeOf(engine: ExpectationEngine, args: AnalyzeArgs): Scope & { readonly narrowed: boolean } {
+  const namespaces = args.namespace && args.namespace.length > 0 ? new Set(args.namespace) : undefined;
+  if (namespaces) {
+    const known = new Set(engine.namespaceList().map((n) => n.name));
+    const missing = [...namespaces].filter((n) => !known.has(n));
+    if (missing.length > 0)
+      throw new UsageError(`--namespace: no namespace ${missing.join(', ')} in the input`);
+  }
+  const inScope = (cls: ExpectClass) => !namespaces || namespaces.has(cls.namespace);
+  const classes = engine.classes().filter(inScope);
+  let sources: readonly ExpectClass[] = classes;
+  let destinations: Destination[] = [
+    ...classes.map(classDestination),
+    ...engine.destinations().filter((d) => d.kind === 'external'),
+  ];
+  if (args.from) {
+    const { cls, pod } = findPod(engine, args.from, '--from:');
+    sources = [onlyPod(cls, pod)];
+    if (!args.to && !namespaces) destinations = engine.destinations();
+  }
+  if (args.to) {
+    const { cls, pod } = findPod(engine, args.to, '--to:');
+    destinations = [classDestination(onlyPod(cls, pod))];
+    if (!args.from && !namespaces) sources = engine.classes();
+  }
+  return { sources, destinations, narrowed: namespaces !== undefined || !!args.from || !!args.to };
+}
+
+function tooBig(what: string, count: number, max: number): UsageError {
+  return new UsageError(
+    `the answer would list ${count} ${what}, over --max-verdicts ${max}: narrow it with --namespace NS, --from NS/POD or --to NS/POD, use --classes -o json for the factored form (any size), or raise --max-verdicts`,
   );
 }
 
@@ -137,108 +198,221 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
   if (!isProfileName(args.profile)) {
     throw new UsageError(`--profile "${args.profile}" is not one of ${PROFILE_NAMES.join(', ')}`);
   }
+  const maxVerdicts = args.maxVerdicts ?? DEFAULT_MAX_VERDICTS;
   const ports = args.port.length > 0 ? parsePorts(args.port) : undefined;
   const externals = parseExternals(args.external);
-  const read = await readManifestSources([...args.file], io.stdin ? { stdin: io.stdin } : {});
-  const load = parseManifests(read.sources);
-  const analysis = analyzeLoaded(load, { profile: args.profile, ...(ports ? { ports } : {}), externals });
-  const issues = [...read.issues, ...analysis.issues];
-  const failed = issues.some((i) => i.severity === 'error');
+  const progress = startProgress(io.interactive === true, io.stderr);
+  try {
+    progress.phase('reading manifests');
+    const read = await readManifestSources([...args.file], io.stdin ? { stdin: io.stdin } : {});
+    const load = parseManifests(read.sources);
+    progress.phase('computing expectations');
+    const analysis = analyzeLoaded(load, { profile: args.profile, ...(ports ? { ports } : {}), externals });
+    const { engine } = analysis;
+    const issues = [...read.issues, ...analysis.issues];
+    const failed = issues.some((i) => i.severity === 'error');
+    const exit = failed ? 2 : 0;
 
-  if (args.explain) {
-    const [fromText, toText, portText] = args.explain as [string, string, string];
-    const from = findEndpoint(analysis.snapshot, fromText, 'source');
-    if (from.kind !== 'pod') throw new UsageError(`--explain: the source must be a pod, not ${fromText}`);
-    const to = findEndpoint(analysis.snapshot, toText, 'destination');
-    const port = parsePortSpec(portText);
-    if (!port.ok) throw new UsageError(`--explain: ${port.error}`);
-    const ctx = evalContext(analysis.snapshot);
-    const traffic = { from: from.pod, to, port: port.value.port, protocol: port.value.protocol };
-    const verdict = evaluate(ctx, traffic);
-    for (const i of issues) io.stderr(`${formatIssue(i)}\n`);
+    if (args.explain) return explainFlow(engine, args, issues, io, progress, exit);
+
+    const scope = scopeOf(engine, args);
+    const summary = {
+      profile: args.profile,
+      namespaces: engine.namespaceList().length,
+      pods: engine.podCount(),
+      policies: engine.policyCount(),
+      classes: engine.classes().length,
+      excluded: analysis.excluded.length,
+      errors: issues.filter((i) => i.severity === 'error').length,
+      warnings: issues.filter((i) => i.severity === 'warning').length,
+    };
+    const cells = countCells(engine, scope);
+
     if (args.output === 'json') {
-      const json = podVerdictJson({
-        from: from.pod,
-        to: to.kind === 'pod' ? to : { kind: 'external', text: to.text },
-        port: traffic.port,
-        protocol: traffic.protocol,
-        verdict,
-      });
-      io.stdout(`${JSON.stringify({ ...json, explanation: explain(ctx, traffic, verdict) }, null, 2)}\n`);
-    } else {
-      io.stdout(`${explain(ctx, traffic, verdict).join('\n')}\n`);
-    }
-    return failed ? 2 : 0;
-  }
-
-  const summary = {
-    profile: args.profile,
-    namespaces: analysis.snapshot.namespaces.size,
-    pods: analysis.snapshot.pods.length,
-    policies: [...analysis.snapshot.policies.values()].reduce((n, l) => n + l.length, 0),
-    classes: analysis.matrix.classes.length,
-    excluded: analysis.excluded.length,
-    errors: issues.filter((i) => i.severity === 'error').length,
-    warnings: issues.filter((i) => i.severity === 'warning').length,
-  };
-
-  if (args.output === 'json') {
-    const body = args.classes
-      ? {
-          classes: analysis.matrix.classes.map(classJson),
-          verdicts: Array.from(analysis.matrix.verdicts(), classVerdictJson),
+      progress.phase('writing');
+      const out = bufferedWriter(io.stdout);
+      if (args.classes) {
+        const listVerdicts = cells.classCells <= maxVerdicts;
+        progress.stop();
+        out.write(
+          `{\n"summary": ${JSON.stringify({ ...summary, classVerdicts: cells.classCells, classVerdictsListed: listVerdicts })},\n`,
+        );
+        writeFactored(engine, out.write);
+        if (listVerdicts) {
+          out.write(',\n"verdicts": [');
+          let first = true;
+          for (const v of classVerdicts(engine, scope)) {
+            out.write(`${first ? '\n' : ',\n'}${JSON.stringify(classVerdictJson(v))}`);
+            first = false;
+          }
+          out.write('\n]');
         }
-      : { verdicts: Array.from(expandToPods(analysis.matrix), podVerdictJson) };
-    io.stdout(
-      `${JSON.stringify({ summary, ...body, excluded: analysis.excluded, issues: issues.map(issueJson) }, null, 2)}\n`,
-    );
-    return failed ? 2 : 0;
-  }
+        out.write(
+          `,\n"excluded": ${JSON.stringify(analysis.excluded)},\n"issues": ${JSON.stringify(issues.map(issueJson))}\n}\n`,
+        );
+        out.flush();
+        return exit;
+      }
+      if (cells.podCells > maxVerdicts) throw tooBig('per-pod verdicts', cells.podCells, maxVerdicts);
+      progress.stop();
+      out.write(`{\n"summary": ${JSON.stringify(summary)},\n"verdicts": [`);
+      let first = true;
+      for (const v of podVerdicts(engine, scope)) {
+        out.write(`${first ? '\n' : ',\n'}${JSON.stringify(podVerdictJson(v))}`);
+        first = false;
+      }
+      out.write(
+        `\n],\n"excluded": ${JSON.stringify(analysis.excluded)},\n"issues": ${JSON.stringify(issues.map(issueJson))}\n}\n`,
+      );
+      out.flush();
+      return exit;
+    }
 
+    progress.stop();
+    for (const i of issues) io.stderr(`${formatIssue(i)}\n`);
+    const head = `${summary.pods} pods in ${summary.namespaces} namespaces, ${summary.policies} policies, ${summary.classes} classes (profile ${summary.profile})`;
+    const excludedText = analysis.excluded.map((e) => `  not analysed: ${e.key}: ${e.reason}`).join('\n');
+    const scopePods = (list: readonly ExpectClass[]) => list.reduce((n, c) => n + c.members.length, 0);
+    const drawable = args.classes
+      ? (scope.sources?.length ?? 0) <= MATRIX_MAX_PODS && cells.classCells <= MATRIX_MAX_CELLS
+      : scopePods(scope.sources ?? []) <= MATRIX_MAX_PODS && cells.podCells <= MATRIX_MAX_CELLS;
+    const listing = scope.narrowed && (args.from !== undefined || args.to !== undefined);
+    const body = drawable
+      ? matrixBody(engine, scope, args, io)
+      : listing
+        ? flowList(engine, scope, args.output)
+        : summaryBody(engine, scope, args.output, summary.pods);
+    if (args.output === 'markdown') {
+      io.stdout(
+        [`### netaudit analyze\n`, `${head}\n`, markdownIssues(issues), body, excludedText]
+          .filter(Boolean)
+          .join('\n'),
+      );
+      io.stdout('\n');
+    } else {
+      io.stdout(`${head}\n\n${body}\n`);
+      if (excludedText) io.stdout(`\n${excludedText}\n`);
+      if (failed) io.stdout(`\n${summary.errors} invalid object(s) were skipped; see the errors above.\n`);
+    }
+    return exit;
+  } finally {
+    progress.stop();
+  }
+}
+
+function explainFlow(
+  engine: ExpectationEngine,
+  args: AnalyzeArgs,
+  issues: readonly ManifestIssue[],
+  io: AnalyzeIO,
+  progress: { stop(): void },
+  exit: number,
+): number {
+  progress.stop();
+  const [fromText, toText, portText] = args.explain as [string, string, string];
+  const from = findEndpoint(engine, fromText, 'source');
+  if (from.kind !== 'pod') throw new UsageError(`--explain: the source must be a pod, not ${fromText}`);
+  const to = findEndpoint(engine, toText, 'destination');
+  const port = parsePortSpec(portText);
+  if (!port.ok) throw new UsageError(`--explain: ${port.error}`);
+  const traffic = { from: from.pod, to, port: port.value.port, protocol: port.value.protocol };
+  const verdict = engine.verdictFor(from.pod, to, traffic.port, traffic.protocol);
   for (const i of issues) io.stderr(`${formatIssue(i)}\n`);
+  if (args.output === 'json') {
+    const json = podVerdictJson({
+      from: from.pod,
+      to: to.kind === 'pod' ? to : { kind: 'external', text: to.text },
+      port: traffic.port,
+      protocol: traffic.protocol,
+      verdict,
+    });
+    io.stdout(
+      `${JSON.stringify({ ...json, explanation: explain(engine.ctx, traffic, verdict) }, null, 2)}\n`,
+    );
+  } else {
+    io.stdout(`${explain(engine.ctx, traffic, verdict).join('\n')}\n`);
+  }
+  return exit;
+}
+
+function matrixBody(engine: ExpectationEngine, scope: Scope, args: AnalyzeArgs, io: AnalyzeIO): string {
   const cells: Cell[] = args.classes
-    ? Array.from(analysis.matrix.verdicts(), (v) => ({
+    ? Array.from(classVerdicts(engine, scope), (v) => ({
         from: v.from,
         to: v.to,
         port: v.port,
         protocol: v.protocol,
         allowed: v.verdict.allowed,
       }))
-    : Array.from(expandToPods(analysis.matrix), (v) => ({
+    : Array.from(podVerdicts(engine, scope), (v) => ({
         from: v.from.key,
         to: v.to.kind === 'pod' ? v.to.pod.key : `ip:${v.to.text}`,
         port: v.port,
         protocol: v.protocol,
         allowed: v.verdict.allowed,
       }));
-  const head = `${summary.pods} pods in ${summary.namespaces} namespaces, ${summary.policies} policies, ${summary.classes} classes (profile ${summary.profile})`;
-  const excludedText = analysis.excluded.map((e) => `  not analysed: ${e.key}: ${e.reason}`).join('\n');
-  const classLegend = args.classes
-    ? analysis.matrix.classes
+  const legend = args.classes
+    ? (scope.sources ?? engine.classes())
         .map((c) => `  ${c.id} (${c.namespace}): ${c.members.map((m) => m.name).join(', ')}`)
         .join('\n')
     : '';
-  if (args.output === 'markdown') {
-    io.stdout(
-      [
-        `### netaudit analyze\n`,
-        `${head}\n`,
-        markdownIssues(issues),
-        markdownMatrices(cells),
-        excludedText,
-        classLegend,
-      ]
-        .filter(Boolean)
-        .join('\n'),
-    );
-    io.stdout('\n');
-  } else {
-    io.stdout(`${head}\n\n${renderMatrices(cells, { color: io.color })}\n`);
-    if (classLegend) io.stdout(`\nclasses:\n${classLegend}\n`);
-    if (excludedText) io.stdout(`\n${excludedText}\n`);
-    if (failed) io.stdout(`\n${summary.errors} invalid object(s) were skipped; see the errors above.\n`);
+  if (args.output === 'markdown') return [markdownMatrices(cells), legend].filter(Boolean).join('\n');
+  return `${renderMatrices(cells, { color: io.color })}${legend ? `\n\nclasses:\n${legend}` : ''}`;
+}
+
+/** Past this many flows a --from / --to listing counts per namespace instead. */
+const LIST_MAX = 40;
+
+function flowList(engine: ExpectationEngine, scope: Scope, output: 'table' | 'markdown'): string {
+  const allowed: PodVerdict[] = [];
+  let denied = 0;
+  const perNs = new Map<string, { allowed: number; denied: number }>();
+  for (const v of podVerdicts(engine, scope)) {
+    const other = scope.sources?.length === 1 ? v.to : { kind: 'pod' as const, pod: v.from };
+    const ns = other.kind === 'pod' ? other.pod.namespace : 'external';
+    const e = perNs.get(ns) ?? { allowed: 0, denied: 0 };
+    if (v.verdict.allowed) {
+      e.allowed++;
+      if (allowed.length <= LIST_MAX) allowed.push(v);
+    } else {
+      e.denied++;
+      denied++;
+    }
+    perNs.set(ns, e);
   }
-  return failed ? 2 : 0;
+  const total = [...perNs.values()].reduce((n, e) => n + e.allowed, 0);
+  const name = (v: PodVerdict) =>
+    `${v.from.key} -> ${v.to.kind === 'pod' ? v.to.pod.key : `ip:${v.to.text}`} ${v.port}/${v.protocol}`;
+  const rules = (v: PodVerdict) => {
+    const by = [...v.verdict.egress.allowedBy, ...v.verdict.ingress.allowedBy].map(
+      (r) => `${r.policy.namespace}/${r.policy.name}#${r.direction}[${r.index}]`,
+    );
+    return by.length > 0 ? `allowed by ${by.join(', ')}` : 'allowed: no policy isolates either end';
+  };
+  const bullet = output === 'markdown' ? '- ' : '  ';
+  const out: string[] = [`${total} allowed and ${denied} denied flows (pod, pod, port).`];
+  if (total <= LIST_MAX) {
+    out.push('Allowed:', ...allowed.map((v) => `${bullet}${name(v)}: ${rules(v)}`));
+  } else {
+    out.push('Per namespace of the other end (allowed / denied):');
+    for (const [ns, e] of [...perNs.entries()].sort((a, b) => b[1].allowed - a[1].allowed).slice(0, LIST_MAX))
+      out.push(`${bullet}${ns}: ${e.allowed} / ${e.denied}`);
+    out.push('Every flow with its rules: add -o json; one namespace: add --namespace NS.');
+  }
+  return out.join('\n');
+}
+
+function summaryBody(
+  engine: ExpectationEngine,
+  scope: Scope,
+  output: 'table' | 'markdown',
+  pods: number,
+): string {
+  const summary = summarize(engine, scope.sources ?? engine.classes());
+  const intro = `Too many pods (${pods}) to draw as a matrix: a summary follows.`;
+  return output === 'markdown'
+    ? `${intro}\n\n${renderSummaryMarkdown(summary)}`
+    : `${intro}\n\n${renderSummaryText(summary)}`;
 }
 
 /** Entry point for the lazily loaded command (src/cli/analyze-command.ts). */
@@ -248,5 +422,6 @@ export function runAnalyzeCli(args: Record<string, unknown>): Promise<number> {
     stderr: (s) => process.stderr.write(s),
     color: process.stdout.isTTY === true,
     stdin: process.stdin,
+    interactive: process.stderr.isTTY === true && !process.env.CI,
   });
 }

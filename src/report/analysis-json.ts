@@ -2,8 +2,8 @@
 // egress: {isolated, allowedBy}, ingress: {isolated, allowedBy}}]}; with --classes, {classes, verdicts}
 // between class ids. Fields beyond the contract are additions only.
 import type { ManifestIssue } from '../errors.ts';
+import type { ClassVerdict, PodVerdict } from '../expect/cells.ts';
 import type { PodClass } from '../model/classes.ts';
-import type { ClassVerdict, PodVerdict } from '../model/matrix.ts';
 import { type DirectionVerdict, formatPolicyRef, formatRuleRef, type Verdict } from '../policy/types.ts';
 
 export interface DirectionJson {

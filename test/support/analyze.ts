@@ -1,8 +1,9 @@
 // Runs the analyze pipeline on files (as the CLI does) and answers questions about its verdicts.
 import { type Analysis, analyzeLoaded } from '../../src/cli/analyze.ts';
 import { readManifestSources } from '../../src/cli/files.ts';
+import { type PodVerdict, podVerdicts } from '../../src/expect/cells.ts';
+import type { ExternalTarget } from '../../src/expect/ports.ts';
 import { parseManifests } from '../../src/model/manifests.ts';
-import { type ExternalTarget, expandToPods, type PodVerdict } from '../../src/model/matrix.ts';
 import { parseIpLiteral } from '../../src/policy/cidr.ts';
 import type { ProfileName } from '../../src/policy/profiles.ts';
 
@@ -26,7 +27,7 @@ export async function analyzePaths(
     return { text, ip: ip.value };
   });
   const analysis = analyzeLoaded(load, { profile: opts.profile ?? 'generic', externals });
-  const verdicts = [...expandToPods(analysis.matrix)];
+  const verdicts = [...podVerdicts(analysis.engine)];
   const key = (v: PodVerdict): string =>
     `${v.from.key} -> ${v.to.kind === 'pod' ? v.to.pod.key : `ip:${v.to.text}`} ${v.port}/${v.protocol}`;
   const index = new Map(verdicts.map((v) => [key(v), v]));

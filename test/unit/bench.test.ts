@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { generateCluster, parseShape, Rng } from '../../bench/synthetic.ts';
 import { classesOf } from '../../src/model/classes.ts';
 import { buildSnapshot, evalContext } from '../../src/model/cluster.ts';
-import { computeMatrix, verdictSignature } from '../../src/model/matrix.ts';
+import { ExpectationEngine, verdictSignature } from '../../src/expect/engine.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
 import { PROFILES } from '../../src/policy/profiles.ts';
 import type { PodInfo } from '../../src/policy/types.ts';
@@ -57,14 +57,10 @@ test('the policies use the features the benchmark claims: expressions, named por
 });
 
 test('class-based verdicts equal naive pod-pair verdicts on a sample of pairs', () => {
-  const { snapshot } = buildSnapshot(generateCluster(SHAPE, 3), PROFILES.generic);
+  const cluster = generateCluster(SHAPE, 3);
+  const { snapshot } = buildSnapshot(cluster, PROFILES.generic);
   const ctx = evalContext(snapshot);
-  const { classes } = classesOf(snapshot);
-  const matrix = computeMatrix(ctx, classes, [...snapshot.policies.values()].flat());
-  const classIndex = new Map<PodInfo, number>();
-  classes.forEach((c, i) => {
-    for (const m of c.members) classIndex.set(m, i);
-  });
+  const engine = ExpectationEngine.from(cluster, PROFILES.generic);
   const rng = new Rng(5);
   const pods = snapshot.pods;
   let compared = 0;
@@ -73,20 +69,21 @@ test('class-based verdicts equal naive pod-pair verdicts on a sample of pairs', 
     const from = pods[rng.int(pods.length)] as PodInfo;
     const to = pods[rng.int(pods.length)] as PodInfo;
     if (from === to) continue;
-    const s = classIndex.get(from) as number;
-    const d = classIndex.get(to) as number;
-    const destination = matrix.destinations[d];
+    const src = engine.classOf(from.namespace, from.name);
+    const dst = engine.classOf(to.namespace, to.name);
+    assert.ok(src && dst);
+    const destination = engine.destinationOf(dst.id);
     assert.ok(destination);
-    destination.ports.forEach((p, pi) => {
+    for (const p of engine.portsOf(destination)) {
       const naive = evaluate(ctx, { from, to: { kind: 'pod', pod: to }, port: p.port, protocol: p.protocol });
       assert.equal(
-        verdictSignature(matrix.verdictAt(s, d, pi)),
+        verdictSignature(engine.verdict(src, destination, p.port, p.protocol)),
         verdictSignature(naive),
         `${from.key} -> ${to.key} ${p.port}/${p.protocol}`,
       );
       compared++;
       if (naive.allowed) allowed++;
-    });
+    }
   }
   assert.ok(compared > 500);
   // Both outcomes occur: the sample exercises allows as well as default-deny.
