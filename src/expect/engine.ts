@@ -152,9 +152,12 @@ interface EngineClass extends ExpectClass {
   egress: RuleSet | undefined;
   /** ipBlocks (by text) the class's IPs fall in, when the profile lets ipBlocks match pods. */
   blocks: readonly string[];
-  /** Ports numeric egress rules send to this class, and those rules. */
+  /**
+   * Ports numeric egress rules send to this class. Which rules reach a class changes only when its
+   * namespace is relabelled (recomputeReach), so a rule taken back subtracts from the classes it
+   * reaches now.
+   */
   readonly reached: PortCounts;
-  readonly reachedBy: Set<CompiledRule>;
   /** Default ports, computed on first read; undefined when stale. */
   ports: PortSpec[] | undefined;
   portsVersion: number;
@@ -164,7 +167,6 @@ interface NumericEgressRule {
   readonly policy: CompiledPolicy;
   readonly rule: CompiledRule;
   readonly ports: readonly PortSpec[];
-  readonly classes: Set<EngineClass>;
 }
 
 let policySerial = 0;
@@ -698,24 +700,11 @@ export class ExpectationEngine {
         this.portsVersion++;
         continue;
       }
-      if (sign < 0) {
-        const entry = this.numericEgress.get(rule);
-        this.numericEgress.delete(rule);
-        for (const cls of entry?.classes ?? []) {
-          cls.reached.add(ports, -1);
-          cls.reachedBy.delete(rule);
-          cls.ports = undefined;
-          touched.add(cls);
-        }
-        continue;
-      }
-      const entry: NumericEgressRule = { policy, rule, ports, classes: new Set() };
-      this.numericEgress.set(rule, entry);
+      if (sign < 0) this.numericEgress.delete(rule);
+      else this.numericEgress.set(rule, { policy, rule, ports });
       if (this.bulk) continue;
       for (const cls of this.classesReachedBy(policy, rule)) {
-        entry.classes.add(cls);
-        cls.reached.add(ports);
-        cls.reachedBy.add(rule);
+        cls.reached.add(ports, sign);
         cls.ports = undefined;
         touched.add(cls);
       }
@@ -733,19 +722,9 @@ export class ExpectationEngine {
 
   /** Recomputes which numeric egress rules reach a class (its peers' view of it changed). */
   private recomputeReach(cls: EngineClass): void {
-    for (const rule of cls.reachedBy) {
-      const entry = this.numericEgress.get(rule);
-      if (entry) {
-        entry.classes.delete(cls);
-        cls.reached.add(entry.ports, -1);
-      }
-    }
-    cls.reachedBy.clear();
+    cls.reached.clear();
     for (const entry of this.numericEgress.values()) {
-      if (!this.ruleReaches(entry.policy, entry.rule, cls.endpoint)) continue;
-      entry.classes.add(cls);
-      cls.reached.add(entry.ports);
-      cls.reachedBy.add(entry.rule);
+      if (this.ruleReaches(entry.policy, entry.rule, cls.endpoint)) cls.reached.add(entry.ports);
     }
     cls.ports = undefined;
   }
@@ -884,9 +863,7 @@ export class ExpectationEngine {
     }
     for (const entry of this.numericEgress.values()) {
       for (const cls of this.classesReachedBy(entry.policy, entry.rule)) {
-        entry.classes.add(cls);
         cls.reached.add(entry.ports);
-        cls.reachedBy.add(entry.rule);
       }
     }
   }
@@ -911,7 +888,6 @@ export class ExpectationEngine {
         egress: sel.egress,
         blocks,
         reached: new PortCounts(),
-        reachedBy: new Set(),
         ports: undefined,
         portsVersion: -1,
       };
@@ -955,7 +931,6 @@ export class ExpectationEngine {
     this.classesById.delete(cls.id);
     this.classesByNs.get(cls.namespace)?.delete(cls);
     for (const b of cls.blocks) this.classesByBlock.get(b)?.delete(cls);
-    for (const rule of cls.reachedBy) this.numericEgress.get(rule)?.classes.delete(cls);
     this.sorted = undefined;
     return true;
   }

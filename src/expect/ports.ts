@@ -41,11 +41,12 @@ export function numericRulePorts(rule: CompiledRule): PortSpec[] {
 
 /** A multiset of ports: contributions come and go with rules, a port stays while any rule names it. */
 export class PortCounts {
-  private readonly counts = new Map<string, { spec: PortSpec; n: number }>();
+  /** Keyed by port * 4 + protocol index: no string per contribution. */
+  private readonly counts = new Map<number, { spec: PortSpec; n: number }>();
 
   add(ports: readonly PortSpec[], by = 1): void {
     for (const p of ports) {
-      const k = portKey(p);
+      const k = p.port * 4 + (p.protocol === 'TCP' ? 0 : p.protocol === 'UDP' ? 1 : 2);
       const e = this.counts.get(k);
       if (e) {
         e.n += by;
