@@ -31,15 +31,15 @@ function isSkippedDir(name: string): boolean {
   return name.startsWith('.') || name === 'node_modules';
 }
 
-function describe(e: unknown): string {
+export function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-function stripBom(text: string): string {
+export function stripBom(text: string): string {
   return text.startsWith('\uFEFF') ? text.slice(1) : text;
 }
 
-async function readStdin(stdin: AsyncIterable<string | Uint8Array>): Promise<string> {
+export async function readStdin(stdin: AsyncIterable<string | Uint8Array>): Promise<string> {
   const decoder = new TextDecoder();
   let text = '';
   for await (const chunk of stdin)
@@ -100,27 +100,54 @@ export async function readManifestSources(
 ): Promise<ManifestSources> {
   const sources: ManifestSource[] = [];
   const issues: ManifestIssue[] = [];
-  const seen = new Set<string>();
-  const visited = new Set<string>();
 
-  const readOne = async (file: string): Promise<void> => {
-    const key = resolve(file);
-    if (seen.has(key)) return;
-    seen.add(key);
-    try {
-      sources.push({ file, text: stripBom(await readFile(file, 'utf8')) });
-    } catch (e: unknown) {
-      issues.push({ severity: 'error', file, message: `cannot read: ${describe(e)}` });
-    }
-  };
-
-  for (const path of paths) {
-    if (path === '-') {
+  for (const input of await expandPaths(paths, issues)) {
+    if (input === STDIN) {
       try {
         sources.push({ file: STDIN_NAME, text: stripBom(await readStdin(options.stdin ?? process.stdin)) });
       } catch (e: unknown) {
         issues.push({ severity: 'error', file: STDIN_NAME, message: `cannot read: ${describe(e)}` });
       }
+      continue;
+    }
+    try {
+      sources.push({ file: input, text: stripBom(await readFile(input, 'utf8')) });
+    } catch (e: unknown) {
+      issues.push({ severity: 'error', file: input, message: `cannot read: ${describe(e)}` });
+    }
+  }
+  return { sources, issues };
+}
+
+/** Stands for stdin in the list of inputs. */
+export const STDIN: unique symbol = Symbol('stdin');
+
+/**
+ * The files to read, in order: `-` is stdin, a folder contributes its manifest files (recursively,
+ * sorted), a file is read whatever its extension (the user named it). A file reached twice (named
+ * twice, or through a symlink) is read once, under the first name it was reached by.
+ */
+export async function expandPaths(
+  paths: readonly string[],
+  issues: ManifestIssue[],
+): Promise<(string | typeof STDIN)[]> {
+  const out: (string | typeof STDIN)[] = [];
+  const seen = new Set<string>();
+  const visited = new Set<string>();
+  const addFile = async (file: string): Promise<void> => {
+    let key: string;
+    try {
+      key = await realpath(file);
+    } catch {
+      key = resolve(file); // reading it will report why it cannot be read
+    }
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(file);
+  };
+  for (const path of paths) {
+    if (path === '-') {
+      out.push(STDIN);
       continue;
     }
     let isDir: boolean;
@@ -131,7 +158,7 @@ export async function readManifestSources(
       continue;
     }
     if (!isDir) {
-      await readOne(path);
+      await addFile(path);
       continue;
     }
     const files = await walk(path, visited, issues);
@@ -142,7 +169,7 @@ export async function readManifestSources(
         message: 'no .yaml, .yml or .json files in this folder',
       });
     }
-    for (const f of files) await readOne(f);
+    for (const f of files) await addFile(f);
   }
-  return { sources, issues };
+  return out;
 }

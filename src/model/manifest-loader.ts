@@ -9,6 +9,7 @@ import { formatFieldPath, type PathSegment, parseFieldPath } from './field-path.
 import { NAMESPACE_NAME_LABEL, type Namespace, type NetworkPolicy, type Pod } from './k8s.ts';
 import { KINDS, type KindInfo, nearMissApiVersion, nearMissKind } from './kinds.ts';
 import { formatObjectRef, type ObjectRef, objectRefKey } from './object-ref.ts';
+import { readFields } from './read-fields.ts';
 import type { FieldIssue } from './validate.ts';
 
 /** Namespaces the API server creates in every cluster. */
@@ -216,7 +217,11 @@ export class ManifestLoader {
     const givenNs = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
     const namespace = info.role === 'namespace' ? undefined : (givenNs ?? this.defaultNamespace);
     const ref: ObjectRef = namespace === undefined ? { kind, name } : { kind, namespace, name };
-    const result = checkObject(dropNulls({ ...value, kind, apiVersion }), info, ref);
+    const result = checkObject(
+      dropNulls(readFields({ ...value, kind, apiVersion }, info.role, kind)),
+      info,
+      ref,
+    );
     const object = formatObjectRef(ref);
     for (const fi of result.issues) out.push({ type: 'issue', place, object, issue: fi });
     if (result.built !== undefined)

@@ -4,6 +4,7 @@
 // Kubernetes' own rules for what netaudit reads); an invalid object is skipped whole and the others
 // still load. Defaulting that changes semantics is applied on copies.
 
+import { addJsonText } from './json-stream.ts';
 import { type LoadOptions, type LoadResult, ManifestLoader } from './manifest-loader.ts';
 import { readDocuments } from './yaml-documents.ts';
 import { locateLine } from './yaml-locate.ts';
@@ -17,8 +18,17 @@ export interface ManifestSource {
   readonly text: string;
 }
 
+/** As kubectl decides: JSON if the name says so or the text starts with `{`; YAML otherwise. */
+export function isJson(file: string, text: string): boolean {
+  return file.toLowerCase().endsWith('.json') || /^\s*\{/.test(text.slice(0, 4096));
+}
+
 /** Adds every document of one file's text to `loader`. */
 export function addText(loader: ManifestLoader, file: string, text: string): void {
+  if (isJson(file, text)) {
+    addJsonText(loader, file, text);
+    return;
+  }
   const docs = readDocuments(file, text);
   for (const issue of docs.issues) loader.addIssue(issue);
   for (const doc of docs.documents) {

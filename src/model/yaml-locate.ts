@@ -8,6 +8,8 @@ import type { PathSegment } from './field-path.ts';
 export interface NodeAnchor {
   readonly node: Node;
   readonly lineCounter: LineCounter;
+  /** Lines before the text the node was parsed from (a document or an item cut out of a file). */
+  readonly lineOffset?: number;
 }
 
 function keyText(key: unknown): string | undefined {
@@ -60,5 +62,5 @@ export function locateLine(anchor: NodeAnchor, segments: readonly PathSegment[])
     offset = step.offset;
     i += used;
   }
-  return anchor.lineCounter.linePos(offset).line;
+  return anchor.lineCounter.linePos(offset).line + (anchor.lineOffset ?? 0);
 }

@@ -1,0 +1,399 @@
+// Splits a JSON byte stream into pieces small enough for JSON.parse, without ever holding the whole
+// text: a List of 200k objects is larger than the longest string V8 can make, and one JSON.parse of
+// it would keep every object alive at once. This scanner only finds boundaries (strings, brackets,
+// lines); JSON.parse, native and fast, reads each piece and reports its syntax errors.
+//
+// Pieces: every top-level value is a document (concatenated JSON documents are read one by one, as
+// kubectl does); each element of a top-level object's `items` array is an item of its own, and the
+// document's text then has `"items": []` in their place.
+
+export interface JsonItem {
+  readonly type: 'item';
+  /** 0-based index of the top-level document, and of the item in its `items`. */
+  readonly document: number;
+  readonly index: number;
+  readonly text: string;
+  /** 1-based line of the item's first character, and its byte range in the stream. */
+  readonly line: number;
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+export interface JsonDocument {
+  readonly type: 'document';
+  readonly document: number;
+  /** The top-level value; when it had an `items` array, that array is written `[]`. */
+  readonly text: string;
+  readonly line: number;
+  readonly hadItems: boolean;
+}
+
+export interface JsonSplitError {
+  readonly type: 'error';
+  readonly document: number;
+  readonly line: number;
+  readonly message: string;
+}
+
+export type JsonPiece = JsonItem | JsonDocument | JsonSplitError;
+
+/**
+ * Told a top-level object's `kind` and `apiVersion` as soon as they are read (before its items when
+ * they come first), so that the items can be read before the document ends.
+ */
+export type HeadListener = (document: number, field: 'kind' | 'apiVersion', value: string) => void;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const NEWLINE = 0x0a;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const SPACE = 0x20;
+const TAB = 0x09;
+const RETURN = 0x0d;
+
+/** Byte classes for the scan (0: anything else): structural bytes stop it, newlines are counted. */
+const LINE = 1;
+const STRUCTURAL = 2;
+const SPACE_CLASS = 3;
+const CLASS = new Uint8Array(256);
+for (const b of [QUOTE, OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY, COMMA, COLON])
+  CLASS[b] = STRUCTURAL;
+CLASS[NEWLINE] = LINE;
+for (const b of [SPACE, TAB, RETURN]) CLASS[b] = SPACE_CLASS;
+
+/** Longest key or kind value decoded for the checks below; longer ones are neither `items` nor a kind. */
+const MAX_KEY_BYTES = 256;
+
+const decoder = new TextDecoder('utf-8');
+
+function decode(parts: readonly Uint8Array[]): string | undefined {
+  try {
+    if (parts.length === 1) return decoder.decode(parts[0]);
+    let size = 0;
+    for (const p of parts) size += p.length;
+    const all = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    return decoder.decode(all);
+  } catch {
+    return undefined; // longer than a string may be
+  }
+}
+
+export class JsonSplitter {
+  private readonly onHead: HeadListener | undefined;
+  private out: JsonPiece[] = [];
+  private failed = false;
+  /** Bytes not yet given out, and the stream offset of buf[0]; `pos` is the scan position (absolute). */
+  private buf: Uint8Array = new Uint8Array(0);
+  private bufBase = 0;
+  private pos = 0;
+  private line = 1;
+  private readonly stack: number[] = [];
+  private readonly openedAt: number[] = [];
+  private inString = false;
+  private stringStart = 0;
+  private stringLine = 0;
+  private inScalar = false;
+  private document = -1;
+  /** Start of the document's bytes still to be kept (-1 while its items are read), and its line. */
+  private docStart = -1;
+  private docLine = 0;
+  private readonly headParts: Uint8Array[] = [];
+  private inItems = false;
+  private hadItems = false;
+  private itemStart = -1;
+  private itemLine = 0;
+  private itemIndex = 0;
+  /** Depth-1 object keys: the last string read there, whether `:` followed, and whose value is read. */
+  private lastString = '';
+  private colonSeen = false;
+  private valueOf: string | undefined;
+
+  constructor(onHead?: HeadListener) {
+    this.onHead = onHead;
+  }
+
+  /** Scans one chunk; returns the pieces it completed. */
+  push(chunk: Uint8Array): JsonPiece[] {
+    if (this.failed) return [];
+    if (this.buf.length === 0) {
+      this.buf = chunk;
+      this.bufBase = this.pos;
+    } else {
+      const joined = new Uint8Array(this.buf.length + chunk.length);
+      joined.set(this.buf, 0);
+      joined.set(chunk, this.buf.length);
+      this.buf = joined;
+    }
+    this.scan();
+    this.compact();
+    return this.drain();
+  }
+
+  /** After the last chunk: ends a trailing scalar and reports what is still open, where it opened. */
+  end(): JsonPiece[] {
+    if (this.failed) return this.drain();
+    if (this.inScalar) this.endScalar(this.pos);
+    if (this.inString) {
+      this.fail(
+        `JSON syntax error: the string opened on line ${this.stringLine} is never closed`,
+        this.stringLine,
+      );
+    } else if (this.stack.length > 0) {
+      const open = this.stack[this.stack.length - 1] === OPEN_OBJECT ? '{' : '[';
+      const at = this.openedAt[this.openedAt.length - 1] ?? this.line;
+      this.fail(`JSON syntax error: the "${open}" opened on line ${at} is never closed`, at);
+    }
+    return this.drain();
+  }
+
+  private drain(): JsonPiece[] {
+    const out = this.out;
+    this.out = [];
+    return out;
+  }
+
+  private bytes(from: number, to: number): Uint8Array {
+    return this.buf.subarray(from - this.bufBase, to - this.bufBase);
+  }
+
+  /** Drops the bytes no open piece needs. */
+  private compact(): void {
+    let keep = this.pos;
+    if (this.docStart >= 0) keep = Math.min(keep, this.docStart);
+    if (this.itemStart >= 0) keep = Math.min(keep, this.itemStart);
+    if (this.inString) keep = Math.min(keep, this.stringStart);
+    const drop = keep - this.bufBase;
+    if (drop <= 0) return;
+    // Copy the rest so the chunk it came from can be freed.
+    this.buf = drop >= this.buf.length ? new Uint8Array(0) : this.buf.slice(drop);
+    this.bufBase = keep;
+  }
+
+  private scan(): void {
+    const buf = this.buf;
+    const base = this.bufBase;
+    const n = buf.length;
+    let i = this.pos - base;
+    let line = this.line;
+    while (i < n && !this.failed) {
+      if (this.inString) {
+        // Most bytes are in strings: run to the next quote, then count the backslashes before it.
+        while (i < n && buf[i] !== QUOTE) i++;
+        if (i >= n) break;
+        const q = i;
+        let k = q - 1;
+        const first = this.stringStart - base;
+        while (k > first && buf[k] === BACKSLASH) k--;
+        i = q + 1;
+        if ((q - 1 - k) % 2 === 1) continue;
+        this.inString = false;
+        this.pos = base + i;
+        this.line = line;
+        this.afterString(this.stringStart, base + i);
+        continue;
+      }
+      if (this.stack.length > 0 && !(this.inItems && this.itemStart < 0 && this.stack.length === 2)) {
+        // Inside a value: numbers, literals and spaces only matter by their newlines.
+        let c = CLASS[buf[i] as number];
+        while (c !== STRUCTURAL) {
+          if (c === LINE) line++;
+          if (++i >= n) break;
+          c = CLASS[buf[i] as number];
+        }
+        if (i >= n) break;
+      }
+      const b = buf[i] as number;
+      if (b === NEWLINE) line++;
+      if (this.inScalar) {
+        if (CLASS[b] !== STRUCTURAL && CLASS[b] !== SPACE_CLASS && b !== NEWLINE) {
+          i++;
+          continue;
+        }
+        this.line = line;
+        this.endScalar(base + i);
+      }
+      if (b === SPACE || b === NEWLINE || b === TAB || b === RETURN) {
+        i++;
+        continue;
+      }
+      this.pos = base + i;
+      this.line = line;
+      this.token(b, base + i);
+      i++;
+    }
+    this.line = line;
+    this.pos = base + Math.min(i, n);
+  }
+
+  private token(b: number, at: number): void {
+    const depth = this.stack.length;
+    if (depth === 0) {
+      if (b === CLOSE_OBJECT || b === CLOSE_ARRAY || b === COMMA || b === COLON) {
+        this.fail(`JSON syntax error: unexpected "${String.fromCharCode(b)}" between documents`, this.line);
+        return;
+      }
+      this.startDocument(at);
+    } else if (this.inItems && depth === 2 && this.itemStart < 0 && b !== COMMA && b !== CLOSE_ARRAY) {
+      this.itemStart = at;
+      this.itemLine = this.line;
+    }
+    const topObject = this.stack[0] === OPEN_OBJECT;
+    switch (b) {
+      case QUOTE:
+        this.inString = true;
+        this.stringStart = at;
+        this.stringLine = this.line;
+        if (depth === 1 && topObject && this.colonSeen) this.valueOf = this.lastString;
+        return;
+      case OPEN_OBJECT:
+      case OPEN_ARRAY:
+        if (b === OPEN_ARRAY && depth === 1 && topObject && this.colonSeen && this.lastString === 'items') {
+          // The document keeps its bytes up to `[`; the items become pieces; `]` goes back to it.
+          this.headParts.push(this.bytes(this.docStart, at + 1).slice());
+          this.docStart = -1;
+          this.inItems = true;
+          this.hadItems = true;
+          this.itemIndex = 0;
+        }
+        this.stack.push(b);
+        this.openedAt.push(this.line);
+        return;
+      case CLOSE_OBJECT:
+      case CLOSE_ARRAY: {
+        const open = this.stack.pop();
+        this.openedAt.pop();
+        if ((open === OPEN_OBJECT) !== (b === CLOSE_OBJECT)) {
+          this.fail(
+            `JSON syntax error: unexpected "${String.fromCharCode(b)}" on line ${this.line}`,
+            this.line,
+          );
+          return;
+        }
+        const d = this.stack.length;
+        if (this.inItems && d === 1) {
+          if (this.itemStart >= 0) this.endItem(at); // a scalar last item: `[1, 2]`
+          this.inItems = false;
+          this.docStart = at;
+        } else if (this.inItems && d === 2 && this.itemStart >= 0) this.endItem(at + 1);
+        if (d === 0) this.endDocument(at + 1);
+        return;
+      }
+      case COMMA:
+        if (this.inItems && depth === 2 && this.itemStart >= 0) this.endItem(at);
+        if (depth === 1) {
+          this.colonSeen = false;
+          this.valueOf = undefined;
+        }
+        return;
+      case COLON:
+        if (depth === 1) this.colonSeen = true;
+        return;
+      default:
+        if (depth === 0) this.inScalar = true;
+        return;
+    }
+  }
+
+  /** A string closed: at depth 1 of an object it is a key or a value (`kind` is reported). */
+  private afterString(start: number, end: number): void {
+    const depth = this.stack.length;
+    if (depth === 0) {
+      this.endDocument(end);
+      return;
+    }
+    if (depth === 2 && this.inItems && this.itemStart === start) {
+      this.endItem(end);
+      return;
+    }
+    if (depth !== 1 || this.stack[0] !== OPEN_OBJECT) return;
+    const text = end - start <= MAX_KEY_BYTES ? decode([this.bytes(start, end)]) : undefined;
+    let value: unknown;
+    try {
+      value = text === undefined ? undefined : JSON.parse(text);
+    } catch {
+      value = undefined; // a bad escape: JSON.parse of the document reports it
+    }
+    const s = typeof value === 'string' ? value : '';
+    if (this.colonSeen) {
+      if ((this.valueOf === 'kind' || this.valueOf === 'apiVersion') && this.onHead)
+        this.onHead(this.document, this.valueOf, s);
+      this.valueOf = undefined;
+    } else this.lastString = s;
+  }
+
+  private startDocument(at: number): void {
+    this.document++;
+    this.docStart = at;
+    this.docLine = this.line;
+    this.headParts.length = 0;
+    this.hadItems = false;
+    this.inItems = false;
+    this.lastString = '';
+    this.colonSeen = false;
+    this.valueOf = undefined;
+  }
+
+  private endScalar(end: number): void {
+    this.inScalar = false;
+    this.endDocument(end);
+  }
+
+  private endDocument(end: number): void {
+    const text = decode([...this.headParts, this.bytes(this.docStart, end)]);
+    this.headParts.length = 0;
+    this.docStart = -1;
+    if (text === undefined) {
+      this.fail('this JSON document is too large to read as one value; make it a List', this.docLine);
+      return;
+    }
+    this.out.push({
+      type: 'document',
+      document: this.document,
+      text,
+      line: this.docLine,
+      hadItems: this.hadItems,
+    });
+  }
+
+  private endItem(end: number): void {
+    const start = this.itemStart;
+    this.itemStart = -1;
+    const index = this.itemIndex++;
+    const text = decode([this.bytes(start, end)]);
+    if (text === undefined) {
+      this.out.push({
+        type: 'error',
+        document: this.document,
+        line: this.itemLine,
+        message: `item ${index} is too large to read`,
+      });
+      return;
+    }
+    this.out.push({
+      type: 'item',
+      document: this.document,
+      index,
+      text,
+      line: this.itemLine,
+      offset: start,
+      bytes: end - start,
+    });
+  }
+
+  private fail(message: string, line: number): void {
+    this.out.push({ type: 'error', document: Math.max(this.document, 0), line, message });
+    // After a structural error nothing later in the stream can be placed: stop reading it.
+    this.failed = true;
+    this.buf = new Uint8Array(0);
+  }
+}

@@ -1,0 +1,168 @@
+// Reads JSON (a file, stdin, or a text) piece by piece into a ManifestLoader: each item of a List is
+// parsed, checked and reduced to what netaudit keeps before the next is read, so memory follows
+// what is kept, not the size of the file. Lines inside an object are found by parsing its text
+// again, only when an issue or `locate` asks for one.
+
+import { LineCounter, parseDocument } from 'yaml';
+import type { PathSegment } from './field-path.ts';
+import { jsonErrorOffset } from './json-error.ts';
+import { type JsonPiece, JsonSplitter } from './json-split.ts';
+import { isListKind, itemDefaults, type ManifestLoader, type Place, type Staged } from './manifest-loader.ts';
+import { locateLine } from './yaml-locate.ts';
+
+/** Reads the bytes of an object again (from the file) when its lines are asked for later. */
+export type Reread = (offset: number, bytes: number) => string | undefined;
+
+/** The line of `path` inside a JSON text that starts on `firstLine`. */
+function lineInText(text: string, firstLine: number, path: readonly PathSegment[]): number {
+  if (path.length === 0) return firstLine;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
+  if (doc.contents === null) return firstLine;
+  return locateLine({ node: doc.contents, lineCounter, lineOffset: firstLine - 1 }, path);
+}
+
+/** The 1-based line of a JSON.parse error inside `text`, from the position its message gives. */
+function errorLine(text: string, firstLine: number, message: string): number {
+  const pos = /position (\d+)/.exec(message);
+  const end = pos?.[1] !== undefined ? Number(pos[1]) : (jsonErrorOffset(text) ?? 0);
+  let line = firstLine;
+  for (let i = text.indexOf('\n'); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+/** A place whose lines come from a text held now (for the issues of this object). */
+function textPlace(file: string, documentIndex: number, text: string, firstLine: number): Place {
+  return { file, documentIndex, line: (path) => lineInText(text, firstLine, path) };
+}
+
+type Pending =
+  | { readonly staged: Staged[] }
+  | { readonly value: unknown; readonly place: Place; readonly keep: Place };
+
+/** Feeds JSON bytes to a loader; `end()` after the last chunk. */
+export class JsonStreamReader {
+  private readonly loader: ManifestLoader;
+  private readonly file: string;
+  private readonly reread: Reread | undefined;
+  private readonly splitter: JsonSplitter;
+  private readonly heads = new Map<number, { kind?: string; apiVersion?: string }>();
+  /** Items read before their List's kind (kubectl writes `items` before `kind`). */
+  private pending: Pending[] = [];
+
+  constructor(loader: ManifestLoader, file: string, reread?: Reread) {
+    this.loader = loader;
+    this.file = file;
+    this.reread = reread;
+    this.splitter = new JsonSplitter((document, field, value) => {
+      const head = this.heads.get(document) ?? {};
+      head[field] = value;
+      this.heads.set(document, head);
+    });
+  }
+
+  push(chunk: Uint8Array): void {
+    for (const piece of this.splitter.push(chunk)) this.take(piece);
+  }
+
+  end(): void {
+    for (const piece of this.splitter.end()) this.take(piece);
+    this.pending = [];
+  }
+
+  private parse(text: string, line: number): { ok: true; value: unknown } | { ok: false } {
+    try {
+      return { ok: true, value: JSON.parse(text) };
+    } catch (e: unknown) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.loader.addIssue({
+        severity: 'error',
+        file: this.file,
+        line: errorLine(text, line, message),
+        message: `JSON syntax error: ${message}; this object is skipped`,
+      });
+      return { ok: false };
+    }
+  }
+
+  private take(piece: JsonPiece): void {
+    switch (piece.type) {
+      case 'error':
+        this.loader.addIssue({
+          severity: 'error',
+          file: this.file,
+          line: piece.line,
+          message: piece.message,
+        });
+        return;
+      case 'item': {
+        const parsed = this.parse(piece.text, piece.line);
+        if (!parsed.ok) return;
+        const place = textPlace(this.file, piece.document, piece.text, piece.line);
+        const { reread, file } = this;
+        const { offset, bytes, line, document } = piece;
+        // What is kept finds the text in the file again; stdin cannot be read twice: the object's line.
+        const keep: Place = {
+          file,
+          documentIndex: document,
+          line: (path) => {
+            const text = path.length > 0 ? reread?.(offset, bytes) : undefined;
+            return text === undefined ? line : lineInText(text, line, path);
+          },
+        };
+        const head = this.heads.get(piece.document);
+        if (head?.kind !== undefined) {
+          if (isListKind(head.kind, true))
+            this.loader.commit(
+              this.loader.stage(parsed.value, place, itemDefaults(head.kind, head.apiVersion), keep),
+            );
+          return; // `items` of an object that is not a list: a field netaudit does not read
+        }
+        const hasKind = typeof parsed.value === 'object' && parsed.value !== null && 'kind' in parsed.value;
+        this.pending.push(
+          hasKind
+            ? { staged: this.loader.stage(parsed.value, place, undefined, keep) }
+            : { value: parsed.value, place, keep },
+        );
+        return;
+      }
+      case 'document': {
+        const pending = this.pending;
+        this.pending = [];
+        const parsed = this.parse(piece.text, piece.line);
+        if (!parsed.ok) return;
+        const place = textPlace(this.file, piece.document, piece.text, piece.line);
+        const value = parsed.value;
+        const kind =
+          typeof value === 'object' && value !== null && 'kind' in value && typeof value.kind === 'string'
+            ? value.kind
+            : undefined;
+        const apiVersion =
+          typeof value === 'object' && value !== null && 'apiVersion' in value ? value.apiVersion : undefined;
+        if (piece.hadItems && kind !== undefined && isListKind(kind, true)) {
+          const defaults = itemDefaults(kind, apiVersion);
+          for (const p of pending)
+            this.loader.commit(
+              'staged' in p ? p.staged : this.loader.stage(p.value, p.place, defaults, p.keep),
+            );
+          this.heads.delete(piece.document);
+          return;
+        }
+        this.heads.delete(piece.document);
+        this.loader.add(value, place);
+        return;
+      }
+    }
+  }
+}
+
+/** Reads a whole JSON text (a file already in memory). */
+export function addJsonText(loader: ManifestLoader, file: string, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  const decoder = new TextDecoder();
+  const reader = new JsonStreamReader(loader, file, (offset, n) =>
+    decoder.decode(bytes.subarray(offset, offset + n)),
+  );
+  reader.push(bytes);
+  reader.end();
+}
