@@ -26,6 +26,17 @@ import type { MismatchKind } from './compare.ts';
 
 export type NodeStatus = 'enforcing' | 'not-enforcing' | 'partial' | 'not-covered' | 'unknown';
 
+/** Not-enforcing, or only partly: what an operator is woken for. */
+export function isBroken(status: NodeStatus | undefined): boolean {
+  return status === 'not-enforcing' || status === 'partial';
+}
+
+/** `netaudit_node_enforcing{node}`: 1 enforcing, 0 not-enforcing or partial, no series otherwise. */
+export function enforcingValue(status: NodeStatus): 1 | 0 | undefined {
+  if (status === 'enforcing') return 1;
+  return isBroken(status) ? 0 : undefined;
+}
+
 /** Why a node was not probed. */
 export type NotCovered =
   | { readonly kind: 'not-ready' }
@@ -216,9 +227,7 @@ export function groupByNode<F extends NodeFinding>(
   findings: readonly F[],
   verdicts: readonly NodeVerdict[],
 ): { readonly byNode: ReadonlyMap<string, readonly F[]>; readonly other: readonly F[] } {
-  const broken = new Set(
-    verdicts.filter((v) => v.status === 'not-enforcing' || v.status === 'partial').map((v) => v.name),
-  );
+  const broken = new Set(verdicts.filter((v) => isBroken(v.status)).map((v) => v.name));
   const byNode = new Map<string, F[]>();
   const other: F[] = [];
   for (const f of findings) {

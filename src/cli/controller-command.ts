@@ -129,6 +129,17 @@ export const controllerCommand: CliCommand = {
         type: 'number',
         default: envNumber('max-open-events', DEFAULT_EVENT_LIMITS.maxOpen),
         describe: 'ConnectivityMismatch Events open at once',
+      })
+      .option('tolerate-taints', {
+        type: 'boolean',
+        default: envBoolean('tolerate-taints', true),
+        describe:
+          'Probe nodes with NoSchedule/NoExecute taints, as node monitoring agents do (false: leave them out, not-covered)',
+      })
+      .option('node-selector', {
+        type: 'string',
+        default: envString('node-selector', ''),
+        describe: 'Probe only nodes with these labels, e.g. kubernetes.io/os=linux (others: not-covered)',
       }),
   run: async (args) => (await import('./controller.ts')).runController(args as unknown as ControllerArgs),
 };

@@ -1,5 +1,6 @@
 // `netaudit controller`: wires the controller, its HTTP endpoints and signal handling.
 import pino from 'pino';
+import { parseNodeSelector } from '../audit/node-scope.ts';
 import { Controller, defaultIdentity } from '../controller/controller.ts';
 import { DEFAULT_EVENT_LIMITS } from '../controller/event-limits.ts';
 import { startHttp } from '../controller/http.ts';
@@ -37,6 +38,8 @@ export interface ControllerArgs {
   readonly maxProbePods: number;
   readonly maxNewEvents: number;
   readonly maxOpenEvents: number;
+  readonly tolerateTaints: boolean;
+  readonly nodeSelector: string;
 }
 
 export async function runController(args: ControllerArgs): Promise<number> {
@@ -48,6 +51,8 @@ export async function runController(args: ControllerArgs): Promise<number> {
   ] as const)
     if (!Number.isInteger(value) || value < 1)
       throw new UsageError(`--${flag} ${value}: a whole number, at least 1`);
+  const nodeSelector = parseNodeSelector(args.nodeSelector);
+  if (!nodeSelector.ok) throw new UsageError(`--node-selector: ${nodeSelector.error}`);
   if (!isProfileName(args.profile))
     throw new UsageError(`--profile "${args.profile}" is not one of ${PROFILE_NAMES.join(', ')}`);
   const logger = pino({ name: 'netaudit-controller', level: process.env.NETAUDIT_LOG_LEVEL ?? 'info' });
@@ -86,6 +91,7 @@ export async function runController(args: ControllerArgs): Promise<number> {
     logger,
     metrics,
     instance: 'controller',
+    nodeScope: { tolerateTaints: args.tolerateTaints, nodeSelector: nodeSelector.value },
   });
   const server = await startHttp(
     args.listen,

@@ -7,6 +7,8 @@ import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { guardsFor } from '../audit/guards.ts';
+import { type NodeScopeOptions, nodeScope } from '../audit/node-scope.ts';
+import { diagnoseNodes, type NodeCandidate, type NodeVerdict } from '../audit/nodes.ts';
 import { standingFindings, verdictKey } from '../audit/rotation.ts';
 import {
   clientDeadlineSeconds,
@@ -17,7 +19,12 @@ import {
 } from '../audit/round.ts';
 import { toClientNetworkPolicy, toNamespace, toNetworkPolicy, toPod } from '../kube/convert.ts';
 import { isNotFound, kubeError } from '../kube/errors.ts';
-import { EventRecorder, kubeEventSink } from '../kube/events.ts';
+import {
+  EventRecorder,
+  kubeEventSink,
+  REASON_NODE_ENFORCING,
+  REASON_NODE_NOT_ENFORCING,
+} from '../kube/events.ts';
 import { ResilientInformer } from '../kube/informer.ts';
 import { deleteOrphans, KubeProbeRunner } from '../kube/launcher.ts';
 import { LeaderElector } from '../kube/lease.ts';
@@ -27,8 +34,10 @@ import { type Change, IncrementalEngine } from '../model/engine.ts';
 import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
 import type { MatrixOptions } from '../model/matrix.ts';
 import type { Metrics } from '../report/metrics.ts';
+import { nodeReason } from '../report/nodes.ts';
 import { CANARY_PODS_PER_NODE, CANARY_POLICY, canaryChecksFit, canaryPods, canaryPolicy } from './canary.ts';
 import type { EventLimits } from './event-limits.ts';
+import { mergeNodeVerdicts, nodeTransitions } from './node-health.ts';
 import { nextCanaryCheck, nextFullRound, type RoundKind } from './schedule.ts';
 
 /** What every round is probed with, as `netaudit audit` takes it. */
@@ -61,6 +70,8 @@ export interface ControllerOptions extends ProbeSettings {
   readonly metrics: Metrics;
   /** Probe pods of every replica share this instance label, so a new leader finds the old one's. */
   readonly instance: string;
+  /** Which nodes rounds probe (tainted ones by default, as node monitoring agents do). */
+  readonly nodeScope: NodeScopeOptions;
 }
 
 type RoundOutcome = 'completed' | 'aborted' | 'failed';
@@ -82,6 +93,8 @@ interface Probed {
   readonly seconds: number;
   readonly started: number;
   readonly log: Logger;
+  /** Every node of the cluster, with the reason it was left out of this run if it was. */
+  readonly nodes: readonly NodeCandidate[];
 }
 
 /** Policy changes awaiting proof of enforcement; beyond this the oldest are forgotten. */
@@ -126,6 +139,8 @@ export class Controller {
   private standingKeys = new Set<string>();
   /** Schedulable nodes at the last round: what a canary check would cost. */
   private schedulableNodes = 0;
+  /** Each node's enforcement as the runs so far have shown it (see node-health.ts). */
+  private nodeVerdicts: ReadonlyMap<string, NodeVerdict> = new Map();
 
   constructor(kc: k8s.KubeConfig, options: ControllerOptions) {
     this.kc = kc;
@@ -486,6 +501,7 @@ export class Controller {
     const withCanary = this.options.canary && (kind === 'canary' || this.canaryCheckMs === 0);
     let outcome: RoundOutcome = 'completed';
     let report: RoundReport | undefined;
+    let candidates: readonly NodeCandidate[] = [];
     const runner = new KubeProbeRunner(this.kc, {
       image: this.options.image,
       instance: this.options.instance,
@@ -516,11 +532,9 @@ export class Controller {
         kind === 'full' ? core.listServiceForAllNamespaces() : { items: [] },
         kind === 'full' ? policyApi.listPodDisruptionBudgetForAllNamespaces() : { items: [] },
       ]);
-      const schedulable = nodes.items
-        .map(nodeInfo)
-        .filter((n) => n.ready && n.schedulable)
-        .map((n) => n.name)
-        .sort();
+      const scope = nodeScope(nodes.items.map(nodeInfo), this.options.nodeScope);
+      candidates = scope.all;
+      const schedulable = [...scope.probe];
       metrics.nodesSchedulable.set(schedulable.length);
       const { maxProbePods, canaryIntervalMs } = this.options;
       const fit = (n: number) => canaryChecksFit(n, maxProbePods);
@@ -586,14 +600,14 @@ export class Controller {
     const seconds = (Date.now() - started) / 1000;
     if (outcome !== 'completed' || !report) {
       log.warn({ outcome, seconds }, 'round ended without results');
-      return { outcome, withCanary, report: undefined, changed, seconds, started, log };
+      return { outcome, withCanary, report: undefined, changed, seconds, started, log, nodes: candidates };
     }
     if (tracker.repartitioned) {
       log.info('policies changed what classes mean during the round: results discarded, next round soon');
       this.pendingChange = true;
-      return { outcome, withCanary, report: undefined, changed, seconds, started, log };
+      return { outcome, withCanary, report: undefined, changed, seconds, started, log, nodes: candidates };
     }
-    return { outcome, withCanary, report, changed, seconds, started, log };
+    return { outcome, withCanary, report, changed, seconds, started, log, nodes: candidates };
   }
 
   /** This round's findings and the conclusive probes that can clear a standing one (changed classes excluded). */
@@ -608,7 +622,7 @@ export class Controller {
 
   private async round(previousLeader: string | undefined): Promise<void> {
     const { metrics } = this.options;
-    const { outcome, withCanary, report, changed, seconds, started, log } = await this.probeRound(
+    const { outcome, withCanary, report, changed, seconds, started, log, nodes } = await this.probeRound(
       'full',
       previousLeader,
     );
@@ -632,6 +646,7 @@ export class Controller {
       metrics.lastSuccessfulRound.set(Date.now() / 1000);
       this.observeEnforcement(findings, started);
       await this.publish(standing);
+      await this.updateNodes(report, findings, changed, nodes, log);
       log.info(
         {
           ...report.summary,
@@ -653,7 +668,7 @@ export class Controller {
    */
   private async canaryCheck(): Promise<void> {
     const { metrics } = this.options;
-    const { outcome, report, changed, seconds, log } = await this.probeRound('canary', undefined);
+    const { outcome, report, changed, seconds, log, nodes } = await this.probeRound('canary', undefined);
     metrics.canaryChecks.inc({ outcome });
     if (!report) return;
     const { findings, probed } = this.conclusive(report, changed);
@@ -663,6 +678,7 @@ export class Controller {
       metrics.flaky.inc(report.summary.flaky);
       metrics.setMismatches(standing);
       await this.publish(standing);
+      await this.updateNodes(report, findings, changed, nodes, log);
       const level = findings.length > 0 ? 'warn' : 'debug';
       log[level](
         { ...report.summary, mismatches: findings.length, standing: standing.length, seconds },
@@ -721,6 +737,61 @@ export class Controller {
     metrics.events.inc({ outcome: 'restored' }, published.restored);
     metrics.events.inc({ outcome: 'deferred' }, published.deferred);
     metrics.events.inc({ outcome: 'error' }, published.errors);
+  }
+
+  /**
+   * Node verdicts from a run's own probes (classes changed mid-run left out), merged with what earlier
+   * runs showed; a Warning `NodeNotEnforcing` when a node stops enforcing, a Normal `NodeEnforcing`
+   * when it is back.
+   */
+  private async updateNodes(
+    report: RoundReport,
+    findings: readonly Finding[],
+    changed: ReadonlySet<string>,
+    nodes: readonly NodeCandidate[],
+    log: Logger,
+  ): Promise<void> {
+    const verdicts = diagnoseNodes({
+      nodes,
+      probes: report.probes.filter(
+        (p) => !changed.has(p.fromClass) && !(p.toClass && changed.has(p.toClass)),
+      ),
+      mismatches: findings,
+      inconclusive: report.inconclusive,
+      failedPods: report.failedPods,
+      planned: new Set([...report.rotation.assignment.values()].flat()),
+    });
+    const next = mergeNodeVerdicts(this.nodeVerdicts, verdicts);
+    const { broke, recovered } = nodeTransitions(this.nodeVerdicts, next);
+    this.nodeVerdicts = next;
+    this.options.metrics.setNodeVerdicts(next.values());
+    const events = [
+      ...broke.map((v) => ({
+        v,
+        type: 'Warning' as const,
+        reason: REASON_NODE_NOT_ENFORCING,
+        note: `${v.name} is ${v.status === 'partial' ? 'only partly enforcing' : 'not enforcing'} NetworkPolicy: ${nodeReason(v)}`,
+      })),
+      ...recovered.map((v) => ({
+        v,
+        type: 'Normal' as const,
+        reason: REASON_NODE_ENFORCING,
+        note: `${v.name} enforces NetworkPolicy again: ${nodeReason(v)}`,
+      })),
+    ];
+    for (const e of events) {
+      log[e.type === 'Warning' ? 'warn' : 'info']({ node: e.v.name, status: e.v.status }, e.note);
+      try {
+        await this.events.node(e.v.name, e.type, e.reason, e.note);
+        this.options.metrics.events.inc({ outcome: 'created' });
+      } catch (err) {
+        this.options.metrics.events.inc({ outcome: 'error' });
+        log.error(
+          { err: err instanceof Error ? err.message : String(err), node: e.v.name },
+          'could not record event',
+        );
+      }
+    }
   }
 
   private observeEnforcement(findings: readonly Finding[], roundStart: number): void {

@@ -11,6 +11,10 @@ import { kubeError } from './errors.ts';
 export const REPORTING_CONTROLLER = 'netaudit.io/controller';
 export const REASON_MISMATCH = 'ConnectivityMismatch';
 export const REASON_RESTORED = 'ConnectivityRestored';
+export const REASON_NODE_NOT_ENFORCING = 'NodeNotEnforcing';
+export const REASON_NODE_ENFORCING = 'NodeEnforcing';
+/** Events about cluster-scoped objects (Nodes) live in `default`, as kubectl and the kubelet write them. */
+export const CLUSTER_EVENTS_NAMESPACE = 'default';
 
 export function findingKey(f: Finding): string {
   return `${f.kind} ${f.from} -> ${f.to} ${f.port}/${f.protocol} @ ${f.nodes.join(',')}`;
@@ -170,6 +174,21 @@ export class EventRecorder {
         'event limits reached: these mismatches are in the metrics and get Events once others clear',
       );
     return { created, updated, restored, deferred, errors };
+  }
+
+  /** One Event regarding a Node: `NodeNotEnforcing` (Warning) or `NodeEnforcing` (Normal). */
+  async node(name: string, type: 'Warning' | 'Normal', reason: string, note: string): Promise<void> {
+    await this.sink.create(CLUSTER_EVENTS_NAMESPACE, {
+      metadata: { generateName: 'netaudit-', namespace: CLUSTER_EVENTS_NAMESPACE },
+      eventTime: new k8s.V1MicroTime(),
+      reportingController: REPORTING_CONTROLLER,
+      reportingInstance: this.instance,
+      action: 'Probe',
+      reason,
+      type,
+      regarding: { apiVersion: 'v1', kind: 'Node', name },
+      note: note.length > 1000 ? `${note.slice(0, 997)}...` : note,
+    });
   }
 
   private async create(

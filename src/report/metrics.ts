@@ -3,6 +3,7 @@
 // protocol and kind only, and capped at `maxMismatchSeries`; the rest are folded into one
 // src_namespace="_other" series per kind (docs/metrics.md).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { enforcingValue, type NodeVerdict } from '../audit/nodes.ts';
 import type { Finding, RoundReport } from '../audit/round.ts';
 
 export const DEFAULT_MAX_MISMATCH_SERIES = 200;
@@ -19,6 +20,8 @@ export class Metrics {
   readonly classes: Gauge;
   readonly nodesCovered: Gauge;
   readonly nodesSchedulable: Gauge;
+  readonly nodeEnforcing: Gauge<'node'>;
+  readonly nodesNotCovered: Gauge<'reason'>;
   readonly coverageRatio: Gauge;
   readonly rotationRounds: Gauge;
   readonly flaky: Counter;
@@ -97,6 +100,18 @@ export class Metrics {
     this.nodesSchedulable = new Gauge({
       name: 'netaudit_nodes_schedulable',
       help: 'Schedulable Ready nodes',
+      registers,
+    });
+    this.nodeEnforcing = new Gauge({
+      name: 'netaudit_node_enforcing',
+      help: '1 when the node enforces NetworkPolicy, 0 when it does not (or only partly); no series while unknown',
+      labelNames: ['node'],
+      registers,
+    });
+    this.nodesNotCovered = new Gauge({
+      name: 'netaudit_nodes_not_covered',
+      help: 'Nodes no probe pod ran on in the last run, by reason (not-ready, cordoned, tainted, not-selected, outside-window, pods-failed, no-probe)',
+      labelNames: ['reason'],
       registers,
     });
     this.flaky = new Counter({
@@ -184,6 +199,20 @@ export class Metrics {
         this.mismatches.set({ kind, src_namespace: '', dst_namespace: '', port: '', protocol: '' }, 0);
       }
     }
+  }
+
+  /** One series per node whose enforcement is known; the not-covered nodes counted by reason. */
+  setNodeVerdicts(verdicts: Iterable<NodeVerdict>): void {
+    this.nodeEnforcing.reset();
+    this.nodesNotCovered.reset();
+    const notCovered = new Map<string, number>();
+    for (const v of verdicts) {
+      const value = enforcingValue(v.status);
+      if (value !== undefined) this.nodeEnforcing.set({ node: v.name }, value);
+      if (v.evidence.kind === 'not-covered')
+        notCovered.set(v.evidence.why.kind, (notCovered.get(v.evidence.why.kind) ?? 0) + 1);
+    }
+    for (const [reason, n] of notCovered) this.nodesNotCovered.set({ reason }, n);
   }
 
   recordRound(report: RoundReport, seconds: number): void {

@@ -362,10 +362,11 @@ describe('PrometheusRule', () => {
     assert.equal(r.status, 0, r.output);
   });
 
-  test('has the four alerts, each with a severity, a summary, a description and a runbook section', () => {
+  test('has the five alerts, each with a severity, a summary, a description and a runbook section', () => {
     const { rules } = prometheusRule();
     assert.deepEqual([...new Set(rules.map((r) => r.alert))].sort(), [
       'NetauditAuditStale',
+      'NetauditNodeNotEnforcing',
       'NetauditProbesFailing',
       'NetauditUnexpectedAllow',
       'NetauditUnexpectedDeny',
