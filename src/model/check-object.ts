@@ -43,7 +43,9 @@ function shape<S extends z.ZodType>(
   raw: unknown,
 ): { data?: z.output<S>; issues: FieldIssue[] } {
   const checked = strict.safeParse(raw, { reportInput: true });
-  const issues = checked.success ? [] : checked.error.issues.flatMap((i) => fromZodIssue(i, strict));
+  // Without unknown fields the strict schema's value is the stripping one's: no second pass.
+  if (checked.success) return { data: checked.data as z.output<S>, issues: [] };
+  const issues = checked.error.issues.flatMap((i) => fromZodIssue(i, strict));
   if (issues.some((i) => i.severity === 'error')) return { issues };
   const data = loose.safeParse(raw);
   return data.success

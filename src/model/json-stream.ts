@@ -7,7 +7,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { PathSegment } from './field-path.ts';
 import { jsonErrorOffset } from './json-error.ts';
 import { type JsonPiece, JsonSplitter } from './json-split.ts';
-import { isListKind, itemDefaults, type ManifestLoader, type Place, type Staged } from './manifest-loader.ts';
+import { isListKind, itemDefaults } from './list-kind.ts';
+import type { ManifestLoader, Place, Staged } from './manifest-loader.ts';
 import { locateLine } from './yaml-locate.ts';
 
 /** Reads the bytes of an object again (from the file) when its lines are asked for later. */

@@ -8,6 +8,7 @@ import { checkObject, NO_NAME } from './check-object.ts';
 import { formatFieldPath, type PathSegment, parseFieldPath } from './field-path.ts';
 import { NAMESPACE_NAME_LABEL, type Namespace, type NetworkPolicy, type Pod } from './k8s.ts';
 import { KINDS, type KindInfo, nearMissApiVersion, nearMissKind } from './kinds.ts';
+import { isListKind, itemDefaults, type ListDefaults } from './list-kind.ts';
 import { formatObjectRef, type ObjectRef, objectRefKey } from './object-ref.ts';
 import { readFields } from './read-fields.ts';
 import type { FieldIssue } from './validate.ts';
@@ -95,21 +96,6 @@ export type Staged =
       readonly explicitNamespace: boolean;
       readonly result: ReturnType<typeof checkObject>;
     };
-
-export interface ListDefaults {
-  readonly kind: string;
-  readonly apiVersion: unknown;
-}
-
-/** Whether a document of this kind with an `items` field is a list of objects. */
-export function isListKind(kind: string, hasItems: boolean): boolean {
-  return kind === 'List' || (kind.endsWith('List') && hasItems);
-}
-
-/** Defaults the items of a typed list (PodList from the API) take for the kind and apiVersion they omit. */
-export function itemDefaults(kind: string, apiVersion: unknown): ListDefaults | undefined {
-  return kind === 'List' ? undefined : { kind: kind.slice(0, -'List'.length), apiVersion };
-}
 
 export class ManifestLoader {
   private readonly defaultNamespace: string;

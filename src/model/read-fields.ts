@@ -4,10 +4,11 @@
 // schemas in manifest-schema.ts look at; NetworkPolicy specs are kept whole, because unknown fields
 // there are reported (a typo such as `ingres` silently changes what a policy allows).
 
-import type { KindRole } from './kinds.ts';
+import { KINDS, type KindRole, nearMissKind } from './kinds.ts';
+import { isListKind } from './list-kind.ts';
 
 /** `true`: keep the value whole; a map: keep only these keys (of a map, or of each map in a list). */
-type Fields = true | { readonly [key: string]: Fields };
+export type Fields = true | { readonly [key: string]: Fields };
 
 const META: Fields = { name: true, namespace: true, labels: true, uid: true, resourceVersion: true };
 const CONTAINER: Fields = { name: true, image: true, ports: true };
@@ -52,4 +53,17 @@ export function readFields(
 ): Record<string, unknown> {
   const fields = kind === 'CronJob' ? BY_ROLE.cronjob : BY_ROLE[role];
   return project(raw, fields) as Record<string, unknown>;
+}
+
+/**
+ * The fields read from a document of `kind`: everything for lists (their items say what they are)
+ * and for kinds that are near misses of ours (they are reported, with lines); only apiVersion and
+ * kind for kinds netaudit does not read.
+ */
+export function fieldsForKind(kind: string): Fields {
+  if (isListKind(kind, true)) return true;
+  const info = KINDS.get(kind);
+  if (info !== undefined) return kind === 'CronJob' ? BY_ROLE.cronjob : BY_ROLE[info.role];
+  if (nearMissKind(kind, undefined) !== undefined) return true;
+  return { apiVersion: true, kind: true };
 }

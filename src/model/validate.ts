@@ -46,8 +46,11 @@ export function validateLabels(
   path: Path,
 ): FieldIssue[] {
   const out: FieldIssue[] = [];
-  for (const [k, v] of Object.entries(labels ?? {})) {
-    out.push(...errs([...path, k], [...labelKey(k), ...labelValue(v)]));
+  if (labels === undefined) return out;
+  for (const k of Object.keys(labels)) {
+    const why = [...labelKey(k), ...labelValue(labels[k] as string)];
+    // The path is built only for a bad label: pods may carry very many good ones.
+    if (why.length > 0) out.push(...errs([...path, k], why));
   }
   return out;
 }

@@ -1,9 +1,12 @@
-// Splits one file's text into documents (YAML streams with `---`, or one JSON document), reporting
-// syntax errors per document so that the rest of a file still loads when the parser can recover.
+// Splits one file's YAML text into documents and parses them one at a time, reporting syntax errors
+// per document so that the rest of a file still loads. Documents are cut at their `---` lines
+// before parsing, so an unclosed quote cannot swallow the next document; each is skimmed of the
+// fields netaudit never reads (yaml-skim.ts) and parsed as kubectl's YAML reader resolves scalars.
 
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { isMap, LineCounter, type Node, parseAllDocuments, type Tags, visit } from 'yaml';
 import type { ManifestIssue } from '../errors.ts';
 import type { NodeAnchor } from './yaml-locate.ts';
+import { skimDocument } from './yaml-skim.ts';
 
 export interface ParsedDocument {
   /** 0-based position of the document in its file. */
@@ -17,60 +20,159 @@ export interface DocumentsResult {
   readonly issues: ManifestIssue[];
 }
 
+/** One document's lines, cut out of its file. */
+export interface DocumentText {
+  readonly text: string;
+  /** 1-based line of its first line in the file. */
+  readonly line: number;
+}
+
+const DOCUMENT_START = /^---(?:[ \t]|$)/;
+const DIRECTIVE_OR_COMMENT = /^(?:%|#|[ \t]*$)/;
+
 /**
- * YAML accepts things JSON does not (`{"a": }` is a null there) and words its errors for YAML, so
- * JSON files are first checked by JSON.parse, whose messages a JSON author recognises.
+ * Cuts a YAML stream at its `---` lines (at column 0 they always start a document, even inside a
+ * quoted string, which the specification forbids to span them). Lines before the first `---` that
+ * are only comments and directives go with the document that follows them.
  */
-function jsonIssue(file: string, text: string, lineCounter: LineCounter): ManifestIssue | undefined {
-  try {
-    JSON.parse(text);
-    return undefined;
-  } catch (e: unknown) {
-    const message = e instanceof Error ? e.message : String(e);
-    const pos = /position (\d+)/.exec(message);
-    const line = pos?.[1] !== undefined ? lineCounter.linePos(Number(pos[1])).line : undefined;
-    const base = { severity: 'error' as const, file, message: `JSON syntax error: ${message}` };
-    return line === undefined ? base : { ...base, line };
+export function splitDocuments(text: string): DocumentText[] {
+  const out: DocumentText[] = [];
+  let start = 0;
+  let startLine = 1;
+  let line = 1;
+  let onlyPreamble = true;
+  for (let at = 0; at <= text.length; ) {
+    const end = text.indexOf('\n', at);
+    const stop = end < 0 ? text.length : end;
+    const content = text.slice(at, stop);
+    if (DOCUMENT_START.test(content) && !(onlyPreamble && out.length === 0)) {
+      out.push({ text: text.slice(start, at), line: startLine });
+      start = at;
+      startLine = line;
+    }
+    if (DOCUMENT_START.test(content) && onlyPreamble && out.length === 0) onlyPreamble = false;
+    else if (!DIRECTIVE_OR_COMMENT.test(content)) onlyPreamble = false;
+    if (end < 0) break;
+    at = end + 1;
+    line++;
   }
+  out.push({ text: text.slice(start), line: startLine });
+  return out;
+}
+
+/**
+ * YAML as kubectl reads it (go-yaml v2, YAML 1.1 scalars): `yes`/`on` are booleans, `0100` is octal,
+ * and timestamps and base-60 numbers stay strings.
+ */
+const kubectlTags = (tags: Tags): Tags =>
+  tags.filter((t) => {
+    const tag = typeof t === 'string' ? t : t.tag;
+    const format = typeof t === 'string' ? undefined : t.format;
+    return tag !== 'tag:yaml.org,2002:timestamp' && format !== 'TIME';
+  });
+
+/** Duplicate keys, one Set per map (the library's own check compares every pair of keys). */
+function duplicateKeys(
+  node: Node,
+  lineCounter: LineCounter,
+  lineOffset: number,
+): { key: string; line: number }[] {
+  const out: { key: string; line: number }[] = [];
+  visit(node, {
+    Map(_, map) {
+      if (!isMap(map)) return;
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const k = pair.key as { value?: unknown; range?: [number, number, number] } | null;
+        if (k === null || typeof k !== 'object' || !('value' in k)) continue;
+        const key = String(k.value);
+        if (seen.has(key)) out.push({ key, line: lineCounter.linePos(k.range?.[0] ?? 0).line + lineOffset });
+        seen.add(key);
+      }
+    },
+  });
+  return out;
+}
+
+const QUOTE_START = /(?:^|[:\-[{,?]\s+|^\s*|[[{,])(["'])/;
+
+/**
+ * The 1-based line (in `text`) of the first quoted scalar that is not closed on its own line,
+ * before `end`: the library reports a missing closing quote where the document ends, but a person
+ * needs the line where the quote opened.
+ */
+function openingQuoteLine(text: string, end: number): number | undefined {
+  const lines = text.slice(0, end).split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.trimStart().startsWith('#')) continue;
+    const m = QUOTE_START.exec(line);
+    if (m?.[1] === undefined) continue;
+    const from = line.slice((m.index ?? 0) + m[0].length - 1);
+    const closed = m[1] === '"' ? /^"(?:[^"\\]|\\.)*"/.test(from) : /^'(?:[^']|'')*'/.test(from);
+    if (!closed) return i + 1;
+  }
+  return undefined;
 }
 
 export function readDocuments(file: string, text: string): DocumentsResult {
-  const lineCounter = new LineCounter();
   const issues: ManifestIssue[] = [];
   const documents: ParsedDocument[] = [];
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (file.toLowerCase().endsWith('.json')) {
-    const bad = jsonIssue(file, text, lineCounter);
-    if (bad) return { documents, issues: [bad] };
-  }
-  docs.forEach((doc, index) => {
-    const at = (offset: number | undefined) => lineCounter.linePos(offset ?? 0).line;
-    for (const w of doc.warnings) {
-      issues.push({ severity: 'warning', file, line: at(w.pos[0]), message: `YAML: ${w.message}` });
-    }
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        issues.push({
-          severity: 'error',
-          file,
-          line: at(e.pos[0]),
-          message: `YAML syntax error in document ${index + 1}: ${e.message}; the document is skipped`,
-        });
+  let index = 0;
+  for (const part of splitDocuments(text)) {
+    const lineCounter = new LineCounter();
+    const lineOffset = part.line - 1;
+    const at = (offset: number | undefined) => lineCounter.linePos(offset ?? 0).line + lineOffset;
+    const docs = parseAllDocuments(skimDocument(part.text), {
+      lineCounter,
+      prettyErrors: false,
+      uniqueKeys: false,
+      version: '1.1',
+      customTags: kubectlTags,
+    });
+    const list = Array.isArray(docs) ? docs : [];
+    for (const doc of list) {
+      const n = index++;
+      for (const w of doc.warnings) {
+        issues.push({ severity: 'warning', file, line: at(w.pos[0]), message: `YAML: ${w.message}` });
       }
-      return;
+      if (doc.errors.length > 0) {
+        for (const e of doc.errors) {
+          const opened = e.code === 'MISSING_CHAR' ? openingQuoteLine(part.text, e.pos[0]) : undefined;
+          issues.push({
+            severity: 'error',
+            file,
+            line: opened === undefined ? at(e.pos[0]) : opened + lineOffset,
+            message: `YAML syntax error in document ${n + 1}: ${e.message}; the document is skipped`,
+          });
+        }
+        continue;
+      }
+      const node = doc.contents;
+      if (node === null) continue; // an empty document: nothing to load, nothing to say
+      const dups = duplicateKeys(node, lineCounter, lineOffset);
+      if (dups.length > 0) {
+        for (const d of dups)
+          issues.push({
+            severity: 'error',
+            file,
+            line: d.line,
+            message: `YAML: key "${d.key}" appears twice in the same map (the API server rejects duplicate fields); document ${n + 1} is skipped`,
+          });
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = doc.toJS({ maxAliasCount: 1000 });
+      } catch (e: unknown) {
+        const message = e instanceof Error ? e.message : String(e);
+        issues.push({ severity: 'error', file, line: at(node.range?.[0]), message: `YAML: ${message}` });
+        continue;
+      }
+      if (value === null || value === undefined) continue;
+      documents.push({ index: n, value, anchor: { node, lineCounter, lineOffset } });
     }
-    const node = doc.contents;
-    if (node === null) return; // an empty document: nothing to load, nothing to say
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 1000 });
-    } catch (e: unknown) {
-      const message = e instanceof Error ? e.message : String(e);
-      issues.push({ severity: 'error', file, line: at(node.range?.[0]), message: `YAML: ${message}` });
-      return;
-    }
-    if (value === null || value === undefined) return;
-    documents.push({ index, value, anchor: { node, lineCounter } });
-  });
+    if (list.length === 0) index++;
+  }
   return { documents, issues };
 }
