@@ -18,12 +18,32 @@ export interface ManifestIssue {
   readonly field?: string;
 }
 
+/**
+ * Control characters (newlines, escape sequences, C1 codes), bidirectional overrides and line
+ * separators written as escapes: names and values come from user input, and raw they could forge
+ * log lines or rewrite a terminal.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+export function escapeForTerminal(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\t') return '\\t';
+    if (c === '\r') return '\\r';
+    const code = c.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, '0')}`
+      : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 export function formatIssue(issue: ManifestIssue): string {
   const where = [issue.file && (issue.line ? `${issue.file}:${issue.line}` : issue.file), issue.object]
     .filter(Boolean)
     .join(' ');
   const field = issue.field ? ` ${issue.field}:` : '';
-  return `${issue.severity}: ${where ? `${where}:` : ''}${field} ${issue.message}`;
+  return escapeForTerminal(`${issue.severity}: ${where ? `${where}:` : ''}${field} ${issue.message}`);
 }
 
 export class NetauditError extends Error {

@@ -112,7 +112,7 @@ export function checkObject(raw: unknown, info: KindInfo, ref: ObjectRef): Check
       const issues = [
         ...s.issues,
         ...metadataIssues(info, s.data.metadata),
-        ...validateNetworkPolicySpec(s.data.spec, ['spec']),
+        ...validateNetworkPolicySpec(s.data.spec ?? {}, ['spec']),
       ];
       return result({ role: 'policy', object: defaultNetworkPolicy(s.data, ns) }, issues);
     }

@@ -13,22 +13,24 @@ import {
 } from './k8s.ts';
 import type { NetworkPolicyShape, PodShape } from './manifest-schema.ts';
 
-type PortShape = NonNullable<NonNullable<NetworkPolicyShape['spec']['ingress']>[number]['ports']>[number];
+type PortShape = NonNullable<
+  NonNullable<NonNullable<NetworkPolicyShape['spec']>['ingress']>[number]['ports']
+>[number];
 
 function defaultPort(p: PortShape): NetworkPolicyPort {
   return { ...p, protocol: p.protocol ?? 'TCP' };
 }
 
 /** `policyTypes` when absent: Ingress, plus Egress iff there is at least one egress rule. */
-export function defaultPolicyTypes(spec: NetworkPolicyShape['spec']): readonly string[] {
+export function defaultPolicyTypes(spec: NonNullable<NetworkPolicyShape['spec']>): readonly string[] {
   if (spec.policyTypes !== undefined) return spec.policyTypes;
   return (spec.egress?.length ?? 0) > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
 }
 
 export function defaultNetworkPolicy(np: NetworkPolicyShape, namespace: string): NetworkPolicy {
-  const s = np.spec;
+  const s = np.spec ?? {};
   const spec: NetworkPolicySpec = {
-    podSelector: s.podSelector,
+    podSelector: s.podSelector ?? {},
     policyTypes: defaultPolicyTypes(s),
     ...(s.ingress && {
       ingress: s.ingress.map((r) => ({ ...r, ...(r.ports && { ports: r.ports.map(defaultPort) }) })),

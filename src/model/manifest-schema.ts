@@ -43,8 +43,9 @@ function build(strict: boolean) {
     apiVersion: z.string(),
     kind: z.string(),
     metadata,
+    // The API server reads a missing spec or podSelector as `{}`: every pod of the namespace.
     spec: obj({
-      podSelector: selector,
+      podSelector: selector.optional(),
       policyTypes: z.array(z.string()).optional(),
       ingress: z
         .array(obj({ from: z.array(peer).optional(), ports: z.array(policyPort).optional() }))
@@ -52,7 +53,7 @@ function build(strict: boolean) {
       egress: z
         .array(obj({ to: z.array(peer).optional(), ports: z.array(policyPort).optional() }))
         .optional(),
-    }),
+    }).optional(),
     // Old servers returned an empty status; harmless.
     status: z.unknown().optional(),
   });

@@ -23,8 +23,8 @@ export interface FieldIssue {
 }
 
 type Path = readonly PathSegment[];
-type Selector = NetworkPolicyShape['spec']['podSelector'];
-type Spec = NetworkPolicyShape['spec'];
+type Spec = NonNullable<NetworkPolicyShape['spec']>;
+type Selector = NonNullable<Spec['podSelector']>;
 type PolicyPort = NonNullable<NonNullable<Spec['ingress']>[number]['ports']>[number];
 type Peer = NonNullable<NonNullable<Spec['ingress']>[number]['from']>[number];
 type PodSpecShape = PodShape['spec'];
@@ -126,21 +126,21 @@ function cidrProblem(text: string, path: Path): FieldIssue[] | CIDR {
   return c;
 }
 
+/** Since Kubernetes 1.36 the API server rejects an ipBlock CIDR with host bits set (`10.0.0.1/8`). */
+function hostBits(text: string, cidr: CIDR, path: Path): FieldIssue {
+  return err(path, `"${text}" has host bits set, which the API server rejects; write ${formatCIDR(cidr)}`);
+}
+
 function validateIPBlock(block: NonNullable<Peer['ipBlock']>, path: Path): FieldIssue[] {
   const out: FieldIssue[] = [];
   const cidr = cidrProblem(block.cidr, [...path, 'cidr']);
   if (Array.isArray(cidr)) out.push(...cidr);
-  else if (cidr.hostBitsSet) {
-    out.push({
-      severity: 'warning',
-      path: [...path, 'cidr'],
-      message: `"${block.cidr}" has host bits set; it means ${formatCIDR(cidr)}`,
-    });
-  }
+  else if (cidr.hostBitsSet) out.push(hostBits(block.cidr, cidr, [...path, 'cidr']));
   block.except?.forEach((text, i) => {
     const at: Path = [...path, 'except', i];
     const ex = cidrProblem(text, at);
     if (Array.isArray(ex)) out.push(...ex);
+    else if (ex.hostBitsSet) out.push(hostBits(text, ex, at));
     else if (!Array.isArray(cidr)) {
       if (ex.family !== cidr.family) {
         out.push(
@@ -176,7 +176,7 @@ function validatePeer(peer: Peer, path: Path): FieldIssue[] {
 }
 
 export function validateNetworkPolicySpec(spec: Spec, path: Path): FieldIssue[] {
-  const out = validateSelector(spec.podSelector, [...path, 'podSelector']);
+  const out = validateSelector(spec.podSelector ?? {}, [...path, 'podSelector']);
   const seen = new Set<string>();
   spec.policyTypes?.forEach((t, i) => {
     const at: Path = [...path, 'policyTypes', i];

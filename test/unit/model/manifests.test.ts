@@ -510,16 +510,6 @@ spec:
 describe('validation: each rule names file, line, object and field, and skips only that object', () => {
   const cases: ErrorCase[] = [
     {
-      title: 'a missing podSelector',
-      text: `${policy('  policyTypes: [Ingress] # <-')}`.replace(
-        'spec:\n  policyTypes: [Ingress] # <-',
-        'spec: # <-\n  policyTypes: [Ingress]',
-      ),
-      object: 'NetworkPolicy prod/np',
-      field: 'spec.podSelector',
-      message: /podSelector is required; use \{\} to select every pod/,
-    },
-    {
       title: 'an invalid selector operator',
       text: policy(
         '  podSelector:\n    matchExpressions:\n    - key: app\n      operator: Equals # <-\n      values: [a]',
@@ -1020,17 +1010,37 @@ ${policy('  podSelector: {}', 'good-b')}
     );
   });
 
-  it('warns that a cidr with host bits set is read as its network', () => {
+  it('rejects a cidr or except with host bits set, as the API server does since 1.36', () => {
     const r = load(
-      `${NS_PROD}---\n${policy('  podSelector: {}\n  egress:\n  - to:\n    - ipBlock: {cidr: 10.1.2.3/8}')}`,
+      `${NS_PROD}---\n${policy('  podSelector: {}\n  egress:\n  - to:\n    - ipBlock: {cidr: 10.1.2.3/8, except: [10.1.0.1/16]}')}`,
     );
-    assert.equal(r.policies.length, 1);
+    assert.equal(r.policies.length, 0);
     assert.deepEqual(
       r.issues.map((i) => [i.severity, i.field]),
-      [['warning', 'spec.egress[0].to[0].ipBlock.cidr']],
+      [
+        ['error', 'spec.egress[0].to[0].ipBlock.cidr'],
+        ['error', 'spec.egress[0].to[0].ipBlock.except[0]'],
+      ],
     );
-    assert.match(r.issues[0]!.message, /means 10\.0\.0\.0\/8/);
+    assert.match(r.issues[0]!.message, /host bits set, which the API server rejects; write 10\.0\.0\.0\/8/);
+    assert.match(r.issues[1]!.message, /write 10\.1\.0\.0\/16/);
   });
+
+  for (const [title, spec] of [
+    ['without podSelector', '  policyTypes: [Ingress]'],
+    ['with spec: {}', null],
+    ['without spec', undefined],
+  ] as const) {
+    it(`reads a NetworkPolicy ${title} as the API server does: podSelector {} (every pod), Ingress`, () => {
+      const head =
+        'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: np\n  namespace: prod\n';
+      const text =
+        spec === undefined ? head : spec === null ? `${head}spec: {}\n` : `${head}spec:\n${spec}\n`;
+      const r = load(`${NS_PROD}---\n${text}`);
+      assert.deepEqual(r.issues, []);
+      assert.deepEqual(r.policies[0]?.object.spec, { podSelector: {}, policyTypes: ['Ingress'] });
+    });
+  }
 
   const validEdgeCases: [string, string][] = [
     ['port 1 and endPort 65535', '  podSelector: {}\n  ingress:\n  - ports: [{port: 1, endPort: 65535}]'],
