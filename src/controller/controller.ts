@@ -37,6 +37,7 @@ import type { Metrics } from '../report/metrics.ts';
 import { nodeReason } from '../report/nodes.ts';
 import { CANARY_PODS_PER_NODE, CANARY_POLICY, canaryChecksFit, canaryPods, canaryPolicy } from './canary.ts';
 import type { EventLimits } from './event-limits.ts';
+import { enforcedChanges } from './enforcement.ts';
 import { mergeNodeVerdicts, nodeTransitions } from './node-health.ts';
 import { nextCanaryCheck, nextFullRound, type RoundKind } from './schedule.ts';
 
@@ -141,6 +142,8 @@ export class Controller {
   private schedulableNodes = 0;
   /** Each node's enforcement as the runs so far have shown it (see node-health.ts). */
   private nodeVerdicts: ReadonlyMap<string, NodeVerdict> = new Map();
+  /** Owner ConfigMaps without pods were swept by label this leadership term (no ConfigMap list in RBAC). */
+  private ownersSwept = false;
 
   constructor(kc: k8s.KubeConfig, options: ControllerOptions) {
     this.kc = kc;
@@ -154,6 +157,7 @@ export class Controller {
       logger: options.logger,
       onStartedLeading: (previous) => {
         this.leading = true;
+        this.ownersSwept = false;
         options.metrics.leader.set(1);
         void this.lead(previous);
       },
@@ -473,6 +477,14 @@ export class Controller {
     return { namespaces, pods, policies };
   }
 
+  /** Every namespace probe pods may have run in (the canary's included): where owners are swept. */
+  private probedNamespaces(): string[] {
+    const names = (this.informers[0]?.list() ?? [])
+      .map((o) => o.metadata?.name ?? '')
+      .filter((n) => n !== '');
+    return this.scopeNamespaces(names, true);
+  }
+
   private scopeNamespaces(all: readonly Namespace[], withCanary: boolean): string[] {
     const include = this.options.includeNamespaces;
     const exclude = new Set(this.options.excludeNamespaces);
@@ -519,7 +531,14 @@ export class Controller {
     try {
       if (kind === 'full') {
         // Probe pods of an earlier round (a killed replica, a dead leader) go first.
-        const sweep = deleteOrphans(this.kc, this.options.instance, [...this.activeRuns], log);
+        const sweep = deleteOrphans(
+          this.kc,
+          this.options.instance,
+          [...this.activeRuns],
+          log,
+          this.ownersSwept ? [] : this.probedNamespaces(),
+        );
+        this.ownersSwept = true;
         this.sweeping = sweep.catch(() => undefined);
         const orphans = await sweep;
         if (orphans > 0 || previousLeader)
@@ -644,7 +663,7 @@ export class Controller {
         );
       metrics.recordRound({ ...report, mismatches: standing }, seconds);
       metrics.lastSuccessfulRound.set(Date.now() / 1000);
-      this.observeEnforcement(findings, started);
+      this.observeEnforcement(findings, probed, started);
       await this.publish(standing);
       await this.updateNodes(report, findings, changed, nodes, log);
       log.info(
@@ -794,15 +813,24 @@ export class Controller {
     }
   }
 
-  private observeEnforcement(findings: readonly Finding[], roundStart: number): void {
-    const mismatched = new Set(findings.flatMap((f) => [f.fromClass, f.toClass ?? '']));
-    for (let i = this.pendingEnforcement.length - 1; i >= 0; i--) {
-      const p = this.pendingEnforcement[i];
-      if (!p || p.at > roundStart) continue;
-      if ([...p.classes].some((c) => mismatched.has(c))) continue;
-      this.options.metrics.enforcementLatency.observe((Date.now() - p.at) / 1000);
-      this.pendingEnforcement.splice(i, 1);
-    }
+  private observeEnforcement(
+    findings: readonly Finding[],
+    probed: RoundReport['probes'],
+    roundStart: number,
+  ): void {
+    const enforced = new Set(
+      enforcedChanges(this.pendingEnforcement, {
+        started: roundStart,
+        mismatched: new Set(findings.flatMap((f) => [f.fromClass, f.toClass ?? ''])),
+        probed: new Set(probed.flatMap((p) => [p.fromClass, ...(p.toClass ? [p.toClass] : [])])),
+      }),
+    );
+    for (const p of enforced) this.options.metrics.enforcementLatency.observe((Date.now() - p.at) / 1000);
+    this.pendingEnforcement.splice(
+      0,
+      this.pendingEnforcement.length,
+      ...this.pendingEnforcement.filter((p) => !enforced.has(p)),
+    );
   }
 
   /** Ends the round cleanly (its probe pods deleted), releases the Lease, stops the watches. */

@@ -315,29 +315,66 @@ async function deleteRun(
   );
 }
 
-/** Deletes probe pods (and owners) of earlier runs of this instance, e.g. after a SIGKILL. */
+/**
+ * Deletes probe pods (and owners) of earlier runs of this instance, e.g. after a SIGKILL. Orphan owners
+ * are found through their pods (RBAC never lists ConfigMaps cluster-wide): an owner ConfigMap outlives
+ * its pods only if netaudit died between deleting the two, so the owners in `sweep` (namespaces where
+ * probe pods may have run; the controller passes them once per leadership term) are deleted by label
+ * as well, a few namespaces at a time.
+ */
 export async function deleteOrphans(
   kc: k8s.KubeConfig,
   instance: string,
   /** Runs under way (this round, a canary check beside it): their pods are not orphans. */
   currentRunIds: readonly string[],
   logger: Logger,
+  sweep: readonly string[] = [],
 ): Promise<number> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const others = `${LABEL_RUN} notin (${currentRunIds.join(',')})`;
   const selector = `${LABEL_INSTANCE}=${instance},${others}`;
-  const [pods, owners] = await Promise.all([
-    call({ verb: 'list', resource: 'pods' }, () => core.listPodForAllNamespaces({ labelSelector: selector })),
-    call({ verb: 'list', resource: 'configmaps' }, () =>
-      core.listConfigMapForAllNamespaces({ labelSelector: selector }),
-    ),
-  ]);
-  const namespaces = new Set([...pods.items, ...owners.items].map((o) => o.metadata?.namespace ?? ''));
-  if (namespaces.size === 0) return 0;
-  logger.info(
-    { pods: pods.items.length, namespaces: [...namespaces] },
-    'deleting probe pods left by an earlier run',
+  const pods = await call({ verb: 'list', resource: 'pods' }, () =>
+    core.listPodForAllNamespaces({ labelSelector: selector }),
   );
-  await deleteRun(core, instance, [...namespaces], others, logger);
+  const namespaces = new Set(pods.items.map((o) => o.metadata?.namespace ?? ''));
+  if (namespaces.size > 0) {
+    logger.info(
+      { pods: pods.items.length, namespaces: [...namespaces] },
+      'deleting probe pods left by an earlier run',
+    );
+    await deleteRun(core, instance, [...namespaces], others, logger);
+  }
+  const ownersOnly = sweep.filter((n) => !namespaces.has(n));
+  for (let i = 0; i < ownersOnly.length; i += SWEEP_BATCH)
+    await deleteOwners(core, instance, ownersOnly.slice(i, i + SWEEP_BATCH), others, logger);
   return pods.items.length;
+}
+
+/** Namespaces whose owner ConfigMaps are deleted at once by a sweep. */
+const SWEEP_BATCH = 10;
+
+async function deleteOwners(
+  core: k8s.CoreV1Api,
+  instance: string,
+  namespaces: readonly string[],
+  selector: string,
+  logger: Logger,
+): Promise<void> {
+  const labelSelector = `${LABEL_INSTANCE}=${instance},${selector}`;
+  await Promise.all(
+    namespaces.map(async (namespace) => {
+      try {
+        await core.deleteCollectionNamespacedConfigMap({ namespace, labelSelector });
+      } catch (e) {
+        if (!isNotFound(e))
+          logger.warn(
+            {
+              namespace,
+              err: kubeError({ verb: 'deletecollection', resource: 'configmaps', namespace }, e).message,
+            },
+            'owner sweep failed',
+          );
+      }
+    }),
+  );
 }

@@ -59,9 +59,14 @@ function expectProbed(
   for (const r of found) {
     assert.equal(r.expected, expected, `${flowKey(r)} is expected to ${expected}`);
     if (expected === 'allow' && r.observed !== 'connected' && flakyKeys.has(flowKey(r))) continue;
-    // A REJECT answers refused, unless the kernel's ICMP rate limit swallowed the answer: then timeout.
+    // A REJECT answers refused, unless the kernel's ICMP rate limit swallowed the answer: then timeout
+    // (`blocked`: refused on one attempt, timeout on another).
     if (expected === 'allow') assert.equal(r.observed, 'connected', `${flowKey(r)} observed`);
-    else assert.ok(['refused', 'timeout'].includes(r.observed), `${flowKey(r)} observed ${r.observed}`);
+    else
+      assert.ok(
+        ['refused', 'timeout', 'blocked'].includes(r.observed),
+        `${flowKey(r)} observed ${r.observed}`,
+      );
   }
 }
 
@@ -98,6 +103,18 @@ describe('netaudit audit on the seed examples (lab, real packets)', { timeout: 9
     assert.equal(json.summary.mismatches, 0);
     assert.ok(json.summary.probes > 100, `probes: ${json.summary.probes}`);
     assert.deepEqual(json.failedPods, []);
+    // No noise: refused and timeout both mean blocked; inconclusive is kept for what tells nothing.
+    assert.ok(
+      json.summary.inconclusive < json.summary.probes * 0.005,
+      `inconclusive ${json.summary.inconclusive} of ${json.summary.probes} probes: ${JSON.stringify(json.inconclusive.slice(0, 5))}`,
+    );
+    assert.deepEqual(
+      json.nodes.map((n) => [n.name, n.status]),
+      [
+        ['nalab-node-1', 'enforcing'],
+        ['nalab-node-2', 'enforcing'],
+      ],
+    );
   });
 
   test("every example's allowed and denied flows were really probed, TCP and UDP, and to the stand-ins", () => {
@@ -212,6 +229,17 @@ describe('netaudit audit on the seed examples (lab, real packets)', { timeout: 9
       assert.equal(m.observed, 'connected');
       assert.ok(m.because.length > 0);
     }
+    // One answer for the cause: exactly that node is not enforcing, the other one is.
+    assert.deepEqual(
+      json.nodes.map((n) => [n.name, n.status]),
+      [
+        ['nalab-node-1', 'not-enforcing'],
+        ['nalab-node-2', 'enforcing'],
+      ],
+      JSON.stringify(json.nodes, null, 2),
+    );
+    assert.equal(json.nodes[0]?.unexpectedAllow, allows.length);
+    assert.equal(json.nodes[1]?.unexpectedAllow, 0);
   });
 
   test('after fault clear: zero mismatches again', async () => {
@@ -219,5 +247,9 @@ describe('netaudit audit on the seed examples (lab, real packets)', { timeout: 9
     const { code, json } = await audit();
     assert.deepEqual(json.mismatches, []);
     assert.equal(code, 0);
+    assert.deepEqual(
+      json.nodes.map((n) => n.status),
+      ['enforcing', 'enforcing'],
+    );
   });
 });

@@ -378,6 +378,9 @@ describe('manifests/ deployed in the lab (kustomize, server-side apply, the Depl
       data: { a: 'b' },
     });
     assert.ok([403, 422].includes(cm.code), `an arbitrary ConfigMap is denied (got ${cm.code})`);
+    // ConfigMaps: never read, in any namespace (orphan owners are found through their pods).
+    assert.equal((await asNetaudit(token, 'GET', '/api/v1/configmaps')).code, 403);
+    assert.equal((await asNetaudit(token, 'GET', `/api/v1/namespaces/${NS}/configmaps`)).code, 403);
     // Secrets: no RBAC at all.
     assert.equal((await asNetaudit(token, 'GET', `/api/v1/namespaces/${NS}/secrets`)).code, 403);
     assert.equal((await asNetaudit(token, 'GET', '/api/v1/secrets')).code, 403);

@@ -151,6 +151,38 @@ export interface EnforcerOffTiming {
   readonly metricsAtDetection: string | undefined;
   /** From `fault clear` to every netaudit_mismatches series at 0; null: not within backTimeoutMs. */
   readonly backToZeroMs: number | null;
+  /**
+   * To `netaudit_node_enforcing{node}` at 0, with every node's value then; null: not within the
+   * timeout (and the Event grace after the mismatch gauge).
+   */
+  readonly node: { readonly ms: number; readonly gauges: Readonly<Record<string, number>> } | null;
+  /** To a Warning NodeNotEnforcing regarding the Node; null: not seen. */
+  readonly nodeEvent: { readonly ms: number; readonly item: EventItem } | null;
+  /** From `fault clear` to the node's gauge at 1 and a Normal NodeEnforcing regarding it; null: not seen. */
+  readonly nodeRecoveredMs: number | null;
+}
+
+/** `netaudit_node_enforcing` per node, from a scrape. */
+export function nodeGauges(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^netaudit_node_enforcing\{node="([^"]+)"\} (\S+)$/gm))
+    if (m[1] !== undefined) out[m[1]] = Number(m[2]);
+  return out;
+}
+
+function nodeEventOf(
+  items: readonly EventItem[],
+  reason: string,
+  node: string,
+  since: number,
+): EventItem | undefined {
+  return items.find(
+    (e) =>
+      e.reason === reason &&
+      e.regarding.kind === 'Node' &&
+      e.regarding.name === node &&
+      writtenSince(e, since),
+  );
 }
 
 /**
@@ -178,6 +210,8 @@ export async function timeEnforcerOff(
   let metricMs: number | null = null;
   let metricsAtDetection: string | undefined;
   let event: EnforcerOffTiming['event'] = null;
+  let node: EnforcerOffTiming['node'] = null;
+  let nodeEvent: EnforcerOffTiming['nodeEvent'] = null;
   try {
     let lastEventPoll = 0;
     for (;;) {
@@ -185,22 +219,27 @@ export async function timeEnforcerOff(
       if (metricMs === null ? now - since > o.timeoutMs : now - since - metricMs > (o.eventGraceMs ?? 30_000))
         break;
       await sleep(o.pollMs ?? 500);
-      if (metricMs === null) {
+      if (metricMs === null || node === null) {
         const text = await metrics();
-        if (sumMetric(text, 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0) {
+        if (metricMs === null && sumMetric(text, 'netaudit_mismatches', { kind: 'unexpected-allow' }) > 0) {
           metricMs = Date.now() - since;
           metricsAtDetection = text;
         }
+        const gauges = nodeGauges(text);
+        if (node === null && gauges[o.node] === 0) node = { ms: Date.now() - since, gauges };
       }
       if (Date.now() - lastEventPoll >= (o.eventPollMs ?? 1000)) {
         lastEventPoll = Date.now();
         // Only an Event written for this fault: an earlier one naming the node may still exist (TTL 1 h).
-        const item = (await netauditEvents()).find(
+        const items = await netauditEvents();
+        const item = items.find(
           (e) => e.reason === 'ConnectivityMismatch' && e.note.includes(o.node) && writtenSince(e, since),
         );
-        if (item) event = { ms: Date.now() - since, item };
+        if (item && !event) event = { ms: Date.now() - since, item };
+        const warning = nodeEventOf(items, 'NodeNotEnforcing', o.node, since);
+        if (warning && !nodeEvent) nodeEvent = { ms: Date.now() - since, item: warning };
       }
-      if (metricMs !== null && event) break;
+      if (metricMs !== null && event && node && nodeEvent) break;
     }
   } finally {
     await labCommand(['fault', 'clear']);
@@ -212,7 +251,25 @@ export async function timeEnforcerOff(
     o.backTimeoutMs ?? 180_000,
     1000,
   ).catch(() => null);
-  return { metricMs, event, metricsAtDetection, backToZeroMs: back === null ? null : back - cleared };
+  const recovered = await waitFor(
+    `${o.node} enforcing again (gauge 1, NodeEnforcing Event)`,
+    async () =>
+      nodeGauges(await metrics())[o.node] === 1 &&
+      nodeEventOf(await netauditEvents(), 'NodeEnforcing', o.node, cleared)
+        ? Date.now()
+        : undefined,
+    o.backTimeoutMs ?? 180_000,
+    2000,
+  ).catch(() => null);
+  return {
+    metricMs,
+    event,
+    metricsAtDetection,
+    backToZeroMs: back === null ? null : back - cleared,
+    node,
+    nodeEvent,
+    nodeRecoveredMs: recovered === null ? null : recovered - cleared,
+  };
 }
 
 /** A scrape that failed (a busy controller) reads as '' and must not pass for "every series at 0". */
@@ -238,5 +295,13 @@ export async function catchEnforcerOff(
   if (t.metricMs === null) throw new Error(`unexpected-allow stayed 0 for ${o.timeoutMs} ms of enforcer-off`);
   if (!t.event) throw new Error(`no ConnectivityMismatch Event naming ${o.node} within 30 s of the gauge`);
   if (t.backToZeroMs === null) throw new Error('netaudit_mismatches not back to 0 within 180 s of the clear');
+  if (!t.node) throw new Error(`netaudit_node_enforcing{node="${o.node}"} never went to 0`);
+  // Exactly that node: every other node with a known verdict still enforces.
+  for (const [name, value] of Object.entries(t.node.gauges))
+    if (name !== o.node && value !== 1)
+      throw new Error(`netaudit_node_enforcing{node="${name}"} is ${value} while only ${o.node} is broken`);
+  if (!t.nodeEvent) throw new Error(`no NodeNotEnforcing Event regarding Node ${o.node}`);
+  if (t.nodeRecoveredMs === null)
+    throw new Error(`${o.node} not back to enforcing (gauge 1 and NodeEnforcing) after the clear`);
   return { detectedMs: t.metricMs, event: t.event.item };
 }

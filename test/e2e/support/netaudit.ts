@@ -101,6 +101,15 @@ export interface AuditJson {
     dstNode?: string;
   }[];
   probes?: ProbeRecord[];
+  nodes: {
+    name: string;
+    status: string;
+    probes: number;
+    unexpectedAllow: number;
+    unexpectedDeny: number;
+    inconclusive: number;
+    reason: string;
+  }[];
   failedPods: unknown[];
   inconclusive: unknown[];
   flaky: unknown[];
