@@ -479,10 +479,12 @@ export class Controller {
 
   /** Every namespace probe pods may have run in (the canary's included): where owners are swept. */
   private probedNamespaces(): string[] {
+    const { includeNamespaces: include, excludeNamespaces, canaryNamespace } = this.options;
+    const exclude = new Set(excludeNamespaces);
     const names = (this.informers[0]?.list() ?? [])
       .map((o) => o.metadata?.name ?? '')
-      .filter((n) => n !== '');
-    return this.scopeNamespaces(names, true);
+      .filter((n) => n !== '' && !exclude.has(n) && (include.length === 0 || include.includes(n)));
+    return [...new Set([...names, canaryNamespace])];
   }
 
   private scopeNamespaces(all: readonly Namespace[], withCanary: boolean): string[] {
