@@ -36,8 +36,8 @@ import type { MatrixOptions } from '../model/matrix.ts';
 import type { Metrics } from '../report/metrics.ts';
 import { nodeReason } from '../report/nodes.ts';
 import { CANARY_PODS_PER_NODE, CANARY_POLICY, canaryChecksFit, canaryPods, canaryPolicy } from './canary.ts';
-import type { EventLimits } from './event-limits.ts';
 import { enforcedChanges } from './enforcement.ts';
+import type { EventLimits } from './event-limits.ts';
 import { mergeNodeVerdicts, nodeTransitions } from './node-health.ts';
 import { nextCanaryCheck, nextFullRound, type RoundKind } from './schedule.ts';
 
