@@ -17,6 +17,8 @@ import {
   type RoundReport,
   runRound,
 } from '../audit/round.ts';
+import type { EngineOptions } from '../expect/engine.ts';
+import { type Change, ExpectationEngine } from '../expect/engine.ts';
 import { toClientNetworkPolicy, toNamespace, toNetworkPolicy, toPod } from '../kube/convert.ts';
 import { isNotFound, kubeError } from '../kube/errors.ts';
 import {
@@ -30,9 +32,8 @@ import { deleteOrphans, KubeProbeRunner } from '../kube/launcher.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { LABEL_PROBE } from '../kube/probe-pods.ts';
 import { nodeInfo } from '../kube/read-cluster.ts';
-import { type Change, IncrementalEngine } from '../model/engine.ts';
 import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
-import type { MatrixOptions } from '../model/matrix.ts';
+import type { Protocol } from '../policy/types.ts';
 import type { Metrics } from '../report/metrics.ts';
 import { nodeReason } from '../report/nodes.ts';
 import { CANARY_PODS_PER_NODE, CANARY_POLICY, canaryChecksFit, canaryPods, canaryPolicy } from './canary.ts';
@@ -98,13 +99,15 @@ interface Probed {
   readonly nodes: readonly NodeCandidate[];
 }
 
+const EMPTY_CLUSTER = { namespaces: [], pods: [], policies: [] } as const;
+
 /** Policy changes awaiting proof of enforcement; beyond this the oldest are forgotten. */
 const MAX_PENDING_ENFORCEMENT = 256;
 
 export class Controller {
   private readonly kc: k8s.KubeConfig;
   private readonly options: ControllerOptions;
-  private engine: IncrementalEngine;
+  private engine: ExpectationEngine;
   /**
    * Until the first LISTs are in, events only fill the caches: the engine is then built in one bulk
    * load. Fed object by object, the initial sync costs quadratic time and a diff per object.
@@ -137,7 +140,14 @@ export class Controller {
   private standing: Finding[] = [];
   /** Verdicts (`verdictKey`) changed since the last recorded round: their standing findings are stale. */
   private changedVerdicts = new Set<string>();
-  private standingKeys = new Set<string>();
+  /** The cells of the standing findings, to compare their verdicts across a change. */
+  private standingCells: readonly {
+    key: string;
+    from: string;
+    to: string;
+    port: number;
+    protocol: Protocol;
+  }[] = [];
   /** Schedulable nodes at the last round: what a canary check would cost. */
   private schedulableNodes = 0;
   /** Each node's enforcement as the runs so far have shown it (see node-health.ts). */
@@ -148,7 +158,7 @@ export class Controller {
   constructor(kc: k8s.KubeConfig, options: ControllerOptions) {
     this.kc = kc;
     this.options = options;
-    this.engine = new IncrementalEngine(options.profile, this.engineOptions());
+    this.engine = new ExpectationEngine(options.profile, this.engineOptions());
     this.events = new EventRecorder(kubeEventSink(kc), options.identity, options.logger, options.eventLimits);
     this.elector = new LeaderElector(kc, {
       namespace: options.namespace,
@@ -168,7 +178,7 @@ export class Controller {
         // silence it) after the problem is gone. Standing findings start afresh if leadership returns.
         options.metrics.setMismatches([]);
         this.standing = [];
-        this.standingKeys = new Set();
+        this.standingCells = [];
         for (const runner of this.runners) void runner.cleanup();
         this.wakeAll();
       },
@@ -197,7 +207,14 @@ export class Controller {
     });
     const apply = (what: string, fn: () => Change): void => {
       if (this.bulkLoading) return;
+      // Flows with a standing mismatch are compared before and after: a finding whose expectation
+      // changed is stale. Only those: recording every changed verdict would grow with classes².
+      const before = this.standingSignatures();
       const change = fn();
+      for (const [key, cell] of before) {
+        const now = this.engine.cellSignature(cell.from, cell.to, cell.port, cell.protocol);
+        if (now !== cell.signature) this.changedVerdicts.add(key);
+      }
       this.noteChange(what, change);
     };
     this.informers.push(
@@ -250,7 +267,13 @@ export class Controller {
     );
     await Promise.all(this.informers.map((i) => i.start()));
     // Synchronous from here to `bulkLoading = false`: no event can slip between the caches and the load.
-    this.engine = IncrementalEngine.from(this.cachedObjects(), this.options.profile, this.engineOptions());
+    // The canary's stand-in pods (never created: probe pods imitate them) and its policy live in the
+    // engine beside the cluster's objects, so a round plans them like any class.
+    this.engine = ExpectationEngine.from(
+      this.roundInput(this.options.canary),
+      this.options.profile,
+      this.engineOptions(),
+    );
     for (const issue of this.engine.loadIssues)
       log.warn(
         { object: `${issue.kind} ${issue.namespace}/${issue.name}`, field: issue.field },
@@ -272,22 +295,31 @@ export class Controller {
     return change;
   }
 
-  private engineOptions(): MatrixOptions {
+  private engineOptions(): EngineOptions {
     return {
       ...(this.options.ports ? { ports: this.options.ports } : {}),
       externals: this.options.externals,
     };
   }
 
+  private standingSignatures(): Map<
+    string,
+    { from: string; to: string; port: number; protocol: Protocol; signature: string | undefined }
+  > {
+    const out = new Map<
+      string,
+      { from: string; to: string; port: number; protocol: Protocol; signature: string | undefined }
+    >();
+    for (const c of this.standingCells)
+      out.set(c.key, { ...c, signature: this.engine.cellSignature(c.from, c.to, c.port, c.protocol) });
+    return out;
+  }
+
   private trackEnforcement(change: Change): void {
     // Only the leader observes enforcement; a follower would only accumulate.
-    if (change.verdictsChanged.length === 0 || !this.leading) return;
+    const classes = new Set<string>([...change.sources, ...change.destinations]);
+    if (classes.size === 0 || !this.leading) return;
     if (this.pendingEnforcement.length >= MAX_PENDING_ENFORCEMENT) this.pendingEnforcement.shift();
-    const classes = new Set<string>();
-    for (const v of change.verdictsChanged) {
-      classes.add(v.from);
-      if (!v.to.startsWith('ip:')) classes.add(v.to);
-    }
     this.pendingEnforcement.push({ at: Date.now(), classes });
   }
 
@@ -301,16 +333,10 @@ export class Controller {
     const touched = [
       ...change.classesAdded,
       ...change.classesRemoved,
-      ...change.verdictsChanged.flatMap((v) => [v.from, v.to]),
+      ...change.sources,
+      ...change.destinations,
     ];
-    // Only changes to flows with a standing mismatch matter (they make it stale): recording every
-    // changed verdict would grow with classes² between rounds, and forever on a follower.
-    if (this.standingKeys.size > 0) {
-      for (const v of change.verdictsChanged) {
-        const key = verdictKey(v.from, v.to, v.port, v.protocol);
-        if (this.standingKeys.has(key)) this.changedVerdicts.add(key);
-      }
-    }
+    if (touched.length === 0 && !change.repartitioned) return;
     if (touched.length === 0 && !change.repartitioned) return;
     for (const tracker of this.trackers) {
       for (const c of touched) tracker.changed.add(c);
@@ -487,10 +513,10 @@ export class Controller {
     return [...new Set([...names, canaryNamespace])];
   }
 
-  private scopeNamespaces(all: readonly Namespace[], withCanary: boolean): string[] {
+  private scopeNamespaces(all: readonly string[], withCanary: boolean): string[] {
     const include = this.options.includeNamespaces;
     const exclude = new Set(this.options.excludeNamespaces);
-    const names = all.map((n) => n.metadata.name ?? '').filter((n) => !exclude.has(n));
+    const names = all.filter((n) => !exclude.has(n));
     const scoped = include.length > 0 ? names.filter((n) => include.includes(n)) : names;
     const canary = this.options.canaryNamespace;
     if (withCanary && !scoped.includes(canary)) scoped.push(canary);
@@ -571,7 +597,11 @@ export class Controller {
             : 'canary checks between rounds are off: on this many nodes they would take over a quarter of --max-probe-pods',
         );
       this.schedulableNodes = schedulable.length;
-      const cluster = this.roundInput(withCanary);
+      // The controller's engine holds the expectations, kept current by the informers: a round plans
+      // from it without rebuilding anything. Only a canary check under fixed --port values needs the
+      // canary's own default ports, and builds a small engine for it.
+      const ownEngine = kind === 'full' || this.options.ports === undefined;
+      const cluster = ownEngine ? EMPTY_CLUSTER : this.roundInput(true);
       const guards = guardsFor(
         services.items.map((s) => ({
           namespace: s.metadata?.namespace ?? '',
@@ -585,25 +615,32 @@ export class Controller {
           selector: b.spec?.selector as never,
         })),
       );
-      report = await runRound({ cluster, nodes: schedulable, guards }, runner, {
-        profile: this.options.profile,
-        externals: kind === 'full' ? this.options.externals : [],
-        ports: kind === 'full' ? this.options.ports : undefined,
-        namespaces:
-          kind === 'full'
-            ? this.scopeNamespaces(cluster.namespaces, withCanary)
-            : [this.options.canaryNamespace],
-        timeoutMs: this.options.timeoutMs,
-        attempts: this.options.attempts,
-        confirmAttempts: this.options.confirmAttempts,
-        clientDelayMs: this.options.clientDelayMs,
-        settleMs: 1000,
-        rotation: {
-          maxProbePods: this.options.maxProbePods,
-          canaryNamespace: withCanary ? this.options.canaryNamespace : undefined,
-          cursor: this.cursor,
+      report = await runRound(
+        { cluster, engine: ownEngine ? this.engine : undefined, nodes: schedulable, guards },
+        runner,
+        {
+          profile: this.options.profile,
+          externals: kind === 'full' ? this.options.externals : [],
+          ports: kind === 'full' ? this.options.ports : undefined,
+          namespaces:
+            kind === 'full'
+              ? this.scopeNamespaces(
+                  this.engine.namespaceList().map((n) => n.name),
+                  withCanary,
+                )
+              : [this.options.canaryNamespace],
+          timeoutMs: this.options.timeoutMs,
+          attempts: this.options.attempts,
+          confirmAttempts: this.options.confirmAttempts,
+          clientDelayMs: this.options.clientDelayMs,
+          settleMs: 1000,
+          rotation: {
+            maxProbePods: this.options.maxProbePods,
+            canaryNamespace: withCanary ? this.options.canaryNamespace : undefined,
+            cursor: this.cursor,
+          },
         },
-      });
+      );
       if (!this.informers.every((i) => i.isSynced) || !this.leading) outcome = 'aborted';
     } catch (e) {
       outcome = this.informers.every((i) => i.isSynced) && this.leading ? 'failed' : 'aborted';
@@ -748,9 +785,13 @@ export class Controller {
   private async publish(standing: Finding[]): Promise<void> {
     const { metrics } = this.options;
     this.standing = standing;
-    this.standingKeys = new Set(
-      standing.map((f) => verdictKey(f.fromClass, f.toClass ?? f.to, f.port, f.protocol)),
-    );
+    this.standingCells = standing.map((f) => ({
+      key: verdictKey(f.fromClass, f.toClass ?? f.to, f.port, f.protocol),
+      from: f.fromClass,
+      to: f.toClass ?? f.to,
+      port: f.port,
+      protocol: f.protocol,
+    }));
     // Standing findings, not this round's: a flow off the rotation window is not "restored".
     const published = await this.events.publish(standing);
     metrics.events.inc({ outcome: 'created' }, published.created);
