@@ -23,7 +23,8 @@ function defaultPort(p: PortShape): NetworkPolicyPort {
 
 /** `policyTypes` when absent: Ingress, plus Egress iff there is at least one egress rule. */
 export function defaultPolicyTypes(spec: NonNullable<NetworkPolicyShape['spec']>): readonly string[] {
-  if (spec.policyTypes !== undefined) return spec.policyTypes;
+  // The API server defaults an empty list too.
+  if (spec.policyTypes !== undefined && spec.policyTypes.length > 0) return spec.policyTypes;
   return (spec.egress?.length ?? 0) > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
 }
 

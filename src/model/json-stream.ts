@@ -7,7 +7,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import type { PathSegment } from './field-path.ts';
 import { jsonErrorOffset } from './json-error.ts';
 import { type JsonPiece, JsonSplitter } from './json-split.ts';
-import { isListKind, itemDefaults } from './list-kind.ts';
+import { isListKind, itemDefaults, type ListDefaults } from './list-kind.ts';
 import type { ManifestLoader, Place, Staged } from './manifest-loader.ts';
 import { locateLine } from './yaml-locate.ts';
 
@@ -50,6 +50,7 @@ export class JsonStreamReader {
   private readonly heads = new Map<number, { kind?: string; apiVersion?: string }>();
   /** Items read before their List's kind (kubectl writes `items` before `kind`). */
   private pending: Pending[] = [];
+  private pendingDocument = -1;
 
   constructor(loader: ManifestLoader, file: string, reread?: Reread) {
     this.loader = loader;
@@ -68,6 +69,10 @@ export class JsonStreamReader {
 
   end(): void {
     for (const piece of this.splitter.end()) this.take(piece);
+    // A document cut short after its kind: its items are read as that kind says, as if it had ended.
+    const head = this.heads.get(this.pendingDocument);
+    if (this.pending.length > 0 && head?.kind !== undefined && isListKind(head.kind, true))
+      this.commitPending(this.pending, itemDefaults(head.kind, head.apiVersion));
     this.pending = [];
   }
 
@@ -84,6 +89,11 @@ export class JsonStreamReader {
       });
       return { ok: false };
     }
+  }
+
+  private commitPending(pending: readonly Pending[], defaults: ListDefaults | undefined): void {
+    for (const p of pending)
+      this.loader.commit('staged' in p ? p.staged : this.loader.stage(p.value, p.place, defaults, p.keep));
   }
 
   private take(piece: JsonPiece): void {
@@ -113,12 +123,16 @@ export class JsonStreamReader {
         };
         const head = this.heads.get(piece.document);
         if (head?.kind !== undefined) {
-          if (isListKind(head.kind, true))
-            this.loader.commit(
-              this.loader.stage(parsed.value, place, itemDefaults(head.kind, head.apiVersion), keep),
-            );
-          return; // `items` of an object that is not a list: a field netaudit does not read
+          const pending = this.pending;
+          this.pending = [];
+          // `items` of an object that is not a list: a field netaudit does not read.
+          if (!isListKind(head.kind, true)) return;
+          const defaults = itemDefaults(head.kind, head.apiVersion);
+          this.commitPending(pending, defaults); // items read before the kind keep their order
+          this.loader.commit(this.loader.stage(parsed.value, place, defaults, keep));
+          return;
         }
+        this.pendingDocument = piece.document;
         const hasKind = typeof parsed.value === 'object' && parsed.value !== null && 'kind' in parsed.value;
         this.pending.push(
           hasKind
@@ -130,27 +144,18 @@ export class JsonStreamReader {
       case 'document': {
         const pending = this.pending;
         this.pending = [];
+        const head = this.heads.get(piece.document) ?? {};
+        this.heads.delete(piece.document);
         const parsed = this.parse(piece.text, piece.line);
-        if (!parsed.ok) return;
-        const place = textPlace(this.file, piece.document, piece.text, piece.line);
-        const value = parsed.value;
-        const kind =
-          typeof value === 'object' && value !== null && 'kind' in value && typeof value.kind === 'string'
-            ? value.kind
-            : undefined;
-        const apiVersion =
-          typeof value === 'object' && value !== null && 'apiVersion' in value ? value.apiVersion : undefined;
+        const value: unknown = parsed.ok ? parsed.value : undefined;
+        const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+        // The list's own kind; if the rest of the document is broken, the kind the scan read.
+        const kind = typeof record.kind === 'string' ? record.kind : parsed.ok ? undefined : head.kind;
         if (piece.hadItems && kind !== undefined && isListKind(kind, true)) {
-          const defaults = itemDefaults(kind, apiVersion);
-          for (const p of pending)
-            this.loader.commit(
-              'staged' in p ? p.staged : this.loader.stage(p.value, p.place, defaults, p.keep),
-            );
-          this.heads.delete(piece.document);
+          this.commitPending(pending, itemDefaults(kind, record.apiVersion ?? head.apiVersion));
           return;
         }
-        this.heads.delete(piece.document);
-        this.loader.add(value, place);
+        if (parsed.ok) this.loader.add(value, textPlace(this.file, piece.document, piece.text, piece.line));
         return;
       }
     }
