@@ -4,8 +4,9 @@ import { parseNodeSelector } from '../audit/node-scope.ts';
 import { Controller, defaultIdentity } from '../controller/controller.ts';
 import { DEFAULT_EVENT_LIMITS } from '../controller/event-limits.ts';
 import { startHttp } from '../controller/http.ts';
-import { UsageError } from '../errors.ts';
+import { NetauditError, UsageError } from '../errors.ts';
 import { loadKubeConfig } from '../kube/config.ts';
+import { preflight } from '../kube/preflight.ts';
 import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
 import { Metrics } from '../report/metrics.ts';
 import { parseExternals, parsePorts } from './analyze.ts';
@@ -59,9 +60,16 @@ export async function runController(args: ControllerArgs): Promise<number> {
   const kc = loadKubeConfig({ kubeconfig: args.kubeconfig });
   const metrics = new Metrics({ maxMismatchSeries: args.maxMismatchSeries });
   const identity = defaultIdentity();
+  const leaseNamespace = args.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'netaudit';
+  const problem = await preflight(kc, {
+    leaseNamespace,
+    canaryNamespace: args.canary ? args.canaryNamespace : undefined,
+    logger,
+  });
+  if (problem) throw new NetauditError(problem);
   const controller = new Controller(kc, {
     identity,
-    namespace: args.leaseNamespace ?? process.env.POD_NAMESPACE ?? 'netaudit',
+    namespace: leaseNamespace,
     leaseName: args.leaseName,
     intervalMs: durationFlag('interval', args.interval),
     settleMs: durationFlag('settle', args.settle),

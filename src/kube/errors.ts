@@ -27,6 +27,40 @@ function reasonOf(e: unknown): string {
   return toError(e).message.split('\n')[0] ?? 'unknown error';
 }
 
+/**
+ * What a failed API call said, for a log line: the HTTP status, the Status reason (NotFound,
+ * Forbidden, ...) and its message, never the client's exception dump (headers, body, stack).
+ */
+export interface ApiFailure {
+  readonly status: number | undefined;
+  readonly reason: string | undefined;
+  readonly message: string;
+}
+
+export function apiFailure(e: unknown): ApiFailure {
+  const inner = e instanceof KubeApiError && e.cause !== undefined ? e.cause : e;
+  let reason: string | undefined;
+  if (inner instanceof k8s.ApiException) {
+    try {
+      const body = JSON.parse(String(inner.body)) as { reason?: unknown };
+      if (typeof body.reason === 'string' && body.reason !== '') reason = body.reason;
+    } catch {
+      // not a Status object: no reason
+    }
+  }
+  return {
+    status: statusOf(inner) ?? (e instanceof KubeApiError ? e.status : undefined),
+    reason,
+    message: e instanceof KubeApiError ? e.message : reasonOf(inner),
+  };
+}
+
+/** `404 NotFound: namespaces "x" not found`, or the message alone when no status came back. */
+export function formatApiFailure(f: ApiFailure): string {
+  const head = [f.status, f.reason].filter((x) => x !== undefined).join(' ');
+  return head ? `${head}: ${f.message}` : f.message;
+}
+
 export function kubeError(call: ApiCall, e: unknown): KubeApiError {
   const status = statusOf(e);
   const reason = reasonOf(e);

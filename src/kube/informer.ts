@@ -8,6 +8,7 @@
 // Bookmarks are requested so that a quiet resource keeps a fresh resourceVersion (fewer 410s).
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { apiFailure, formatApiFailure } from './errors.ts';
 
 export interface ListPage {
   readonly limit: number;
@@ -148,7 +149,7 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
       if (this.stopped) return; // stop() aborts the request, which reports an error: not a failure.
       this.errors++;
       this.synced = false;
-      void this.restart(`watch error: ${err instanceof Error ? err.message : String(err)}`);
+      void this.restart(`watch error: ${formatApiFailure(apiFailure(err))}`);
     });
   }
 

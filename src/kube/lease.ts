@@ -3,7 +3,7 @@
 // another replica takes over within the lease duration.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isNotFound, kubeError } from './errors.ts';
+import { apiFailure, isNotFound, kubeError } from './errors.ts';
 
 export interface LeaderElectionOptions {
   readonly namespace: string;
@@ -49,7 +49,7 @@ export class LeaderElector {
         await this.tryAcquireOrRenew();
       } catch (e) {
         this.options.logger.warn(
-          { err: e instanceof Error ? e.message : String(e) },
+          { ...apiFailure(e), namespace: this.options.namespace, lease: this.options.name },
           'leader election: lease call failed',
         );
       }
@@ -156,7 +156,7 @@ export class LeaderElector {
       }
     } catch (e) {
       this.options.logger.warn(
-        { err: e instanceof Error ? e.message : String(e) },
+        { ...apiFailure(e), namespace: this.options.namespace, lease: this.options.name },
         'could not release the lease',
       );
     }

@@ -2,10 +2,12 @@
 // Events, the canary, policy changes without false alarms, API server outages, and leader hand-over.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { STATE_FILE } from '../../lab/config.ts';
+import { API_SERVER, PKI_DIR, STATE_FILE } from '../../lab/config.ts';
 import { ensureLabUp, labCommand } from '../../lab/lab.ts';
 import { waitFor } from '../../lab/sh.ts';
+import { writeTokenKubeconfig } from '../../support/kubeconfig.ts';
 import { applyText, deleteNamespaces, deleteObject, request, waitForPods } from '../support/apply.ts';
 import {
   applyRbac,
@@ -105,6 +107,54 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     const restored = (await netauditEvents()).filter((e) => e.reason === 'ConnectivityRestored');
     assert.ok(restored.length > 0, 'ConnectivityRestored emitted');
     assert.equal(restored[0]?.type, 'Normal');
+  });
+
+  test('start-up without its Lease namespace, or without RBAC: exit 2 within seconds, one line naming what is missing', async () => {
+    const exitOf = (c: RunningController) =>
+      new Promise<number | null>((ok) => {
+        if (c.child.exitCode !== null) ok(c.child.exitCode);
+        else c.child.on('exit', (code) => ok(code));
+      });
+    const noNamespace = startController(
+      kubeconfig,
+      [...ARGS, '--lease-namespace', 'netaudit-no-such-ns'],
+      'netaudit-e2e-pre',
+    );
+    assert.equal(await exitOf(noNamespace), 2, noNamespace.log());
+    const lines = noNamespace
+      .log()
+      .split('\n')
+      .filter((l) => l.startsWith('netaudit: '));
+    assert.deepEqual(lines, [
+      'netaudit: the Lease namespace "netaudit-no-such-ns" does not exist: create it (kubectl create namespace netaudit-no-such-ns) or set --lease-namespace',
+    ]);
+    // A ServiceAccount bound to nothing: every permission is missing, and the line says which.
+    await request('POST', '/api/v1/namespaces/netaudit/serviceaccounts', {
+      metadata: { name: 'netaudit-no-rbac' },
+    }).catch((e: { code?: number }) => {
+      if (e.code !== 409) throw e;
+    });
+    const tr = (await request('POST', '/api/v1/namespaces/netaudit/serviceaccounts/netaudit-no-rbac/token', {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { expirationSeconds: 600 },
+    })) as { status: { token: string } };
+    const ca = readFileSync(resolve(PKI_DIR, 'ca.crt')).toString('base64');
+    const noRbac = startController(
+      writeTokenKubeconfig({ cluster: 'lab', server: API_SERVER, caData: ca, token: tr.status.token }),
+      ARGS,
+      'netaudit-e2e-pre',
+    );
+    assert.equal(await exitOf(noRbac), 2, noRbac.log());
+    const rbacLines = noRbac
+      .log()
+      .split('\n')
+      .filter((l) => l.startsWith('netaudit: '));
+    assert.equal(rbacLines.length, 1, noRbac.log());
+    assert.match(
+      rbacLines[0] ?? '',
+      /lacks RBAC permissions: get leases\.coordination\.k8s\.io in netaudit, .*list pods, /,
+    );
   });
 
   test('a user adds a deny-all policy: the next rounds expect the new denials, no false alarm', async () => {
