@@ -215,6 +215,11 @@ export class ExpectationEngine {
   private readonly nsMatch = new Map<string, WeakMap<CompiledSelector, boolean>>();
   private readonly numericEgress = new Map<CompiledRule, NumericEgressRule>();
   private readonly anyPeerPorts = new PortCounts();
+  /**
+   * Ports numeric egress rules send to an ipBlock (by text), for the classes whose IPs it holds: one
+   * count per block, not per class, since a block like 0.0.0.0/0 holds every pod.
+   */
+  private readonly blockPorts = new Map<string, PortCounts>();
   private readonly allEgressPorts = new PortCounts();
   private readonly ingressPortsByNs = new Map<string, PortSpec[]>();
   private portsVersion = 0;
@@ -344,9 +349,9 @@ export class ExpectationEngine {
     if (this.fixedPorts) return this.fixedPorts;
     if (dst.kind === 'external') return this.externalPorts(dst.target);
     const cls = this.classesById.get(dst.id);
-    if (!cls) return this.podPorts(dst.cls.representative, dst.cls.namespace, undefined);
+    if (!cls) return this.portsOfEndpoint(dst.cls.endpoint);
     if (cls.ports && cls.portsVersion === this.portsVersion) return cls.ports;
-    cls.ports = this.podPorts(cls.representative, cls.namespace, cls.reached);
+    cls.ports = this.podPorts(cls.representative, cls.namespace, cls.reached, cls.blocks);
     cls.portsVersion = this.portsVersion;
     return cls.ports;
   }
@@ -359,7 +364,7 @@ export class ExpectationEngine {
     for (const r of this.numericEgress.values()) {
       if (this.ruleReaches(r.policy, r.rule, endpoint)) reached.add(r.ports);
     }
-    return this.podPorts(endpoint.pod, endpoint.pod.namespace, reached);
+    return this.podPorts(endpoint.pod, endpoint.pod.namespace, reached, []);
   }
 
   /** Is the flow allowed? No rule chains are built. */
@@ -667,10 +672,15 @@ export class ExpectationEngine {
 
   // ---- internals: ports ----
 
-  private podPorts(pod: PodInfo, namespace: string, reached: PortCounts | undefined): PortSpec[] {
+  private podPorts(
+    pod: PodInfo,
+    namespace: string,
+    reached: PortCounts,
+    blocks: readonly string[],
+  ): PortSpec[] {
     const out: PortSpec[] = pod.ports.map((p) => ({ port: p.port, protocol: p.protocol }));
-    out.push(...this.ingressPorts(namespace), ...this.anyPeerPorts);
-    if (reached) out.push(...reached);
+    out.push(...this.ingressPorts(namespace), ...this.anyPeerPorts, ...reached);
+    for (const b of blocks) out.push(...(this.blockPorts.get(b) ?? []));
     return sortPorts(out);
   }
 
@@ -702,6 +712,19 @@ export class ExpectationEngine {
       }
       if (sign < 0) this.numericEgress.delete(rule);
       else this.numericEgress.set(rule, { policy, rule, ports });
+      if (this.profile.ipBlockMatchesPodIPs.value) {
+        for (const peer of rule.peers.peers) {
+          if (peer.kind !== 'ip-block') continue;
+          let counts = this.blockPorts.get(peer.block.text);
+          if (!counts) {
+            counts = new PortCounts();
+            this.blockPorts.set(peer.block.text, counts);
+          }
+          counts.add(ports, sign);
+          this.portsVersion++;
+          if (!this.bulk) for (const cls of this.classesByBlock.get(peer.block.text) ?? []) touched.add(cls);
+        }
+      }
       if (this.bulk) continue;
       for (const cls of this.classesReachedBy(policy, rule)) {
         cls.reached.add(ports, sign);
@@ -712,19 +735,28 @@ export class ExpectationEngine {
     return touched;
   }
 
+  /** Classes a rule's pod peers reach (its ipBlock peers count per block: see blockPorts). */
   private classesReachedBy(policy: CompiledPolicy, rule: CompiledRule): Set<EngineClass> {
     const out = new Set<EngineClass>();
     if (rule.peers.kind === 'any-peer') return out;
-    for (const peer of rule.peers.peers)
+    for (const peer of rule.peers.peers) {
+      if (peer.kind === 'ip-block') continue;
       for (const cls of this.classesMatchingPeer(policy, peer)) out.add(cls);
+    }
     return out;
+  }
+
+  private podPeersReach(policy: CompiledPolicy, rule: CompiledRule, other: Endpoint): boolean {
+    if (rule.peers.kind === 'any-peer') return false;
+    for (const p of rule.peers.peers) if (p.kind !== 'ip-block' && this.peerMatches(policy, p, other)) return true;
+    return false;
   }
 
   /** Recomputes which numeric egress rules reach a class (its peers' view of it changed). */
   private recomputeReach(cls: EngineClass): void {
     cls.reached.clear();
     for (const entry of this.numericEgress.values()) {
-      if (this.ruleReaches(entry.policy, entry.rule, cls.endpoint)) cls.reached.add(entry.ports);
+      if (this.podPeersReach(entry.policy, entry.rule, cls.endpoint)) cls.reached.add(entry.ports);
     }
     cls.ports = undefined;
   }
@@ -856,6 +888,7 @@ export class ExpectationEngine {
       }
       // Port counts restart from zero: count every policy's numeric egress rules again.
       this.anyPeerPorts.clear();
+      this.blockPorts.clear();
       this.allEgressPorts.clear();
       for (const list of this.policyLists.values()) for (const p of list) this.countEgressPorts(p, 1);
     } finally {
