@@ -6,6 +6,7 @@
 // tabs, anchors in what it would blank, complex keys) makes it return the text unchanged: the
 // library then reads it all, slowly but exactly.
 
+import { isListKind } from './list-kind.ts';
 import { type Fields, fieldsForKind } from './read-fields.ts';
 
 interface Frame {
@@ -59,15 +60,88 @@ function opensMultiLineFlow(rest: string): boolean {
  */
 export function skimDocument(text: string): string {
   const kind = documentKind(text);
-  const fields = kind === undefined ? undefined : fieldsForKind(kind);
-  if (fields === undefined || fields === true) return text;
-  const lines = text.split('\n');
-  const out = skimLines(lines, fields);
+  if (kind === undefined) return text;
+  if (isListKind(kind, true)) return skimList(text);
+  const fields = fieldsForKind(kind);
+  if (fields === true) return text;
+  const out = skimLines(text.split('\n'), fields);
   return out === undefined ? text : out.join('\n');
 }
 
-function skimLines(lines: string[], top: { readonly [key: string]: Fields }): string[] | undefined {
-  const stack: Frame[] = [{ col: 0, fields: top, sequence: false }];
+const ITEMS_LINE = /^items:[ \t]*(?:#.*)?$/;
+
+/**
+ * A List (`kubectl get -o yaml` writes one): each item is skimmed for its own kind. Items whose
+ * kind is not written plainly, or that the skim does not understand, are left whole.
+ */
+function skimList(text: string): string {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => ITEMS_LINE.test(l));
+  if (start < 0) return text;
+  let dashCol = -1;
+  let from = -1;
+  let changed = false;
+  const finish = (end: number): void => {
+    if (from < 0) return;
+    const part = lines.slice(from, end);
+    const first = part[0] as string;
+    const keyCol = dashCol + 1 + (first.length - dashCol - 1 - first.slice(dashCol + 1).trimStart().length);
+    const kindLine = new RegExp(
+      `^(?:[ \\t]*- )?[ ]{0,${keyCol}}kind:[ \\t]*(?:"([^"]*)"|'([^']*)'|([^\\s#]+))`,
+    );
+    let kind: string | undefined;
+    for (const l of part) {
+      const indent = l.length - l.trimStart().length;
+      const m = kindLine.exec(l);
+      if (m && (l === first || indent === keyCol)) {
+        kind = m[1] ?? m[2] ?? m[3];
+        break;
+      }
+    }
+    const fields = kind === undefined ? true : fieldsForKind(kind);
+    if (fields === true) return;
+    const out = skimLines(part, fields, dashCol);
+    if (out === undefined) return;
+    lines.splice(from, out.length, ...out);
+    changed = true;
+  };
+  for (let n = start + 1; n < lines.length; n++) {
+    const line = lines[n] as string;
+    const content = line.trimStart();
+    if (content === '' || content.startsWith('#')) continue;
+    const ind = line.length - content.length;
+    const dash = content === '-' || content.startsWith('- ');
+    if (dashCol < 0) {
+      if (!dash) return text;
+      dashCol = ind;
+    }
+    if (ind === dashCol && dash) {
+      finish(n);
+      from = n;
+    } else if (ind <= dashCol) {
+      finish(n);
+      from = -1;
+      break;
+    }
+  }
+  finish(lines.length);
+  return changed ? lines.join('\n') : text;
+}
+
+/**
+ * `lines` with unread subtrees blanked, or undefined when nothing was blanked or the structure is
+ * not understood. With `dashCol`, the lines are items of a sequence whose dashes sit at that column.
+ */
+function skimLines(
+  lines: string[],
+  top: { readonly [key: string]: Fields },
+  dashCol?: number,
+): string[] | undefined {
+  lines = [...lines];
+  const stack: Frame[] =
+    dashCol === undefined
+      ? [{ col: 0, fields: top, sequence: false }]
+      : [{ col: dashCol, fields: top, sequence: true }];
   /** A region below a key: lines deeper than `col` (and dashes at `col` when `compact`) are blanked or kept. */
   let region: { col: number; compact: boolean; blank: boolean } | undefined;
   /** The last read key whose value is a map of fields, on the lines below it. */
@@ -104,6 +178,7 @@ function skimLines(lines: string[], top: { readonly [key: string]: Fields }): st
       col = ind + 1 + (after.length - after.trimStart().length);
       rest = after.trimStart();
       while (stack.length > 1 && (stack.at(-1) as Frame).col > ind) stack.pop();
+      if (stack.length === 1 && dashCol !== undefined && ind !== dashCol) return undefined;
       let seq = stack.at(-1) as Frame;
       if (!(seq.sequence && seq.col === ind)) {
         if (pending === undefined || ind < pending.col) return undefined;
@@ -134,9 +209,10 @@ function skimLines(lines: string[], top: { readonly [key: string]: Fields }): st
     if (key === '<<') return undefined; // a merge key: what it brings in is not on these lines
     const want = frame.fields[key];
     if (want === undefined) {
-      // Blank the key (a dash stays a dash: the item's other keys follow) and all below it.
+      // The key stays, with a null value (unset, as the API server reads null): its mapping keeps
+      // the same keys, and a dash its item. Everything below it is blanked.
       if (value.includes('&')) return undefined;
-      lines[n] = dash ? `${line.slice(0, ind)}-` : '';
+      lines[n] = `${line.slice(0, line.length - rest.length)}${m[0].trimEnd()} ~`;
       changed = true;
       region = { col, compact: !inline, blank: true };
     } else if (want === true || inline) {

@@ -7,12 +7,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { stringify } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { buildSnapshot } from '../../../src/model/cluster.ts';
 import { jsonErrorOffset } from '../../../src/model/json-error.ts';
 import { JsonStreamReader } from '../../../src/model/json-stream.ts';
+import { KINDS } from '../../../src/model/kinds.ts';
 import { type LoadResult, ManifestLoader } from '../../../src/model/manifest-loader.ts';
 import { parseManifests } from '../../../src/model/manifests.ts';
+import { readFields } from '../../../src/model/read-fields.ts';
+import { splitDocuments } from '../../../src/model/yaml-documents.ts';
+import { skimDocument } from '../../../src/model/yaml-skim.ts';
 import { compilePolicy } from '../../../src/policy/compile.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 
@@ -145,23 +149,36 @@ const TEXT_BITS = [
 const manifestText = fc
   .tuple(
     fc.array(mutatedObject, { minLength: 1, maxLength: 3 }),
-    fc.constantFrom('yaml', 'json', 'list'),
+    fc.constantFrom('yaml', 'yamllist', 'json', 'list'),
     fc.option(fc.tuple(fc.nat(), fc.constantFrom(...TEXT_BITS), fc.boolean()), { nil: undefined }),
   )
   .map(([objects, format, edit]) => {
     let text =
       format === 'yaml'
         ? objects.map((o) => stringify(o, { version: '1.1' })).join('---\n')
-        : format === 'json'
-          ? objects.map((o) => JSON.stringify(o, null, 2)).join('\n')
-          : JSON.stringify({ apiVersion: 'v1', items: objects, kind: 'List' }, null, 2);
+        : format === 'yamllist'
+          ? stringify({ apiVersion: 'v1', items: objects, kind: 'List' }, { version: '1.1' })
+          : format === 'json'
+            ? objects.map((o) => JSON.stringify(o, null, 2)).join('\n')
+            : JSON.stringify({ apiVersion: 'v1', items: objects, kind: 'List' }, null, 2);
     if (edit) {
       const [at, bit, cut] = edit;
       const i = at % (text.length + 1);
       text = cut ? text.slice(0, i) : text.slice(0, i) + bit + text.slice(i);
     }
-    return { file: format === 'yaml' ? 'f.yaml' : 'f.json', text };
+    return { file: format.startsWith('yaml') ? 'f.yaml' : 'f.json', text };
   });
+
+/** `null` fields are unset for the API server (and dropped before checks). */
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropNulls);
+  if (typeof v !== 'object' || v === null) return v;
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x !== null)
+      .map(([k, x]) => [k, dropNulls(x)]),
+  );
+}
 
 function checkResult(r: LoadResult, file: string): void {
   for (const i of r.issues) {
@@ -209,6 +226,31 @@ describe('fuzzing the manifest reader', () => {
         }
       }),
       { seed: SEED, numRuns: 1000 },
+    );
+  });
+
+  it('skims YAML without changing any field netaudit reads', () => {
+    fc.assert(
+      fc.property(manifestText, ({ file, text }) => {
+        if (!file.endsWith('.yaml')) return;
+        for (const { text: doc } of splitDocuments(text)) {
+          const options = { version: '1.1', uniqueKeys: false } as const;
+          const whole = parseAllDocuments(doc, options);
+          const skimmed = parseAllDocuments(skimDocument(doc), options);
+          if (!Array.isArray(whole) || whole.some((d) => d.errors.length > 0)) continue;
+          assert.ok(Array.isArray(skimmed) && skimmed.every((d) => d.errors.length === 0), skimDocument(doc));
+          const read = (v: unknown): unknown => {
+            if (typeof v !== 'object' || v === null || Array.isArray(v)) return v;
+            const o = v as Record<string, unknown>;
+            if (Array.isArray(o.items)) return o.items.map(read);
+            const info = typeof o.kind === 'string' ? KINDS.get(o.kind) : undefined;
+            return info ? readFields(o, info.role, info.kind) : { apiVersion: o.apiVersion, kind: o.kind };
+          };
+          const values = (docs: typeof whole) => docs.map((d) => JSON.stringify(read(dropNulls(d.toJS()))));
+          assert.deepEqual(values(skimmed as typeof whole), values(whole));
+        }
+      }),
+      { seed: SEED, numRuns: 300 },
     );
   });
 

@@ -42,12 +42,21 @@ status:
 describe('skimming fields netaudit never reads out of YAML', () => {
   it('blanks unread subtrees line by line and keeps every read field on its own line', () => {
     const out = skimDocument(POD);
-    const expected = POD.split('\n').map((l, i) => {
-      const n = i + 1;
-      if ([6, 7, 11, 12, 13, 16, 17, 20, 21, 27, 28].includes(n)) return '';
-      if (n === 15) return '  -';
-      return l;
-    });
+    const changed: Record<number, string> = {
+      6: '  annotations: ~',
+      7: '',
+      11: '  volumes: ~',
+      12: '',
+      13: '',
+      15: '  - env: ~',
+      16: '',
+      17: '',
+      20: '    resources: ~',
+      21: '',
+      27: '  conditions: ~',
+      28: '',
+    };
+    const expected = POD.split('\n').map((l, i) => changed[i + 1] ?? l);
     assert.deepEqual(out.split('\n'), expected);
   });
 
@@ -79,7 +88,7 @@ describe('skimming fields netaudit never reads out of YAML', () => {
     assert.equal(out.length, text.split('\n').length);
     assert.deepEqual(
       out.filter((l) => l !== ''),
-      ['apiVersion: v1', 'kind: ConfigMap'],
+      ['apiVersion: v1', 'kind: ConfigMap', 'metadata: ~', 'data: ~'],
     );
     assert.deepEqual(load(text).skipped, { ConfigMap: 1 });
   });
@@ -165,5 +174,92 @@ describe('YAML read as kubectl sends it', () => {
       { text: 'a: 1\n', line: 1 },
       { text: '--- \nb: "---"\n', line: 2 },
     ]);
+  });
+});
+
+describe('skimming a List as kubectl get -o yaml writes it', () => {
+  const LIST = `apiVersion: v1
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata:
+    managedFields:
+    - apiVersion: v1
+      fieldsType: FieldsV1
+      manager: kubelet
+    name: a
+    namespace: default
+    ownerReferences:
+    - apiVersion: apps/v1
+      kind: ReplicaSet
+      name: a-1
+  spec:
+    containers:
+    - env:
+      - name: X
+        value: "1"
+      image: nginx
+      name: web
+      ports:
+      - containerPort: 80
+        protocol: TCP
+  status:
+    conditions:
+    - status: "True"
+      type: Ready
+    podIP: 10.0.0.1
+- kind: NetworkPolicy
+  apiVersion: networking.k8s.io/v1
+  metadata:
+    name: np
+    namespace: default
+  spec:
+    podSelector: {}
+    ingres: []
+kind: List
+metadata:
+  resourceVersion: ""
+`;
+
+  it('blanks each item by its own kind and keeps every line where it was', () => {
+    const out = skimDocument(LIST).split('\n');
+    const input = LIST.split('\n');
+    assert.equal(out.length, input.length);
+    const changed = input
+      .map((l, i) => (out[i] === l ? undefined : [i + 1, out[i]]))
+      .filter((x) => x !== undefined);
+    // managedFields, ownerReferences, env and conditions: the key with a null value, the rest blank.
+    assert.deepEqual(changed, [
+      [6, '    managedFields: ~'],
+      [7, ''],
+      [8, ''],
+      [9, ''],
+      [12, '    ownerReferences: ~'],
+      [13, ''],
+      [14, ''],
+      [15, ''],
+      [18, '    - env: ~'],
+      [19, ''],
+      [20, ''],
+      [27, '    conditions: ~'],
+      [28, ''],
+      [29, ''],
+    ]);
+  });
+
+  it('loads the same objects and warnings as the unskimmed List', () => {
+    const r = load(LIST);
+    assert.deepEqual(
+      r.pods.map((p) => [
+        p.ref.name,
+        p.object.status?.podIP,
+        p.object.spec.containers[0]?.ports?.[0]?.containerPort,
+      ]),
+      [['a', '10.0.0.1', 80]],
+    );
+    assert.deepEqual(
+      r.issues.map((i) => [i.line, i.field]),
+      [[38, 'spec.ingres']],
+    );
   });
 });
