@@ -46,16 +46,17 @@ const IPV6_GROUP = /^[0-9a-fA-F]{1,4}$/;
 function parseIPv4(s: string): IPAddress | IPError {
   const parts = s.split('.');
   if (parts.length !== 4) return fail(`"${s}" is not an IPv4 address: expected 4 dot-separated numbers`);
-  let value = 0n;
+  // A Number holds 32 bits exactly; one BigInt at the end (pod IPs are parsed by the hundred thousand).
+  let value = 0;
   let legacyLeadingZeros = false;
   for (const part of parts) {
     if (!IPV4_PART.test(part)) return fail(`"${s}" is not an IPv4 address: "${part}" is not a number 0-255`);
     const n = Number.parseInt(part, 10);
     if (n > 255) return fail(`"${s}" is not an IPv4 address: ${part} is greater than 255`);
     if (part.length > 1 && part.startsWith('0')) legacyLeadingZeros = true;
-    value = (value << 8n) | BigInt(n);
+    value = value * 256 + n;
   }
-  return { family: 4, value, legacyLeadingZeros };
+  return { family: 4, value: BigInt(value), legacyLeadingZeros };
 }
 
 /** Reads hex groups (the last may be a dotted IPv4) into 16-bit words; a message when malformed. */
@@ -111,10 +112,16 @@ export function parseIP(s: string): IPAddress | IPError {
   return parseIPv4(s);
 }
 
+const MASKS: Record<IPFamily, bigint[]> = { 4: [], 6: [] };
+
 export function maskOf(family: IPFamily, prefix: number): bigint {
+  const known = MASKS[family][prefix];
+  if (known !== undefined) return known;
   const bits = BigInt(bitsOf(family));
   const all = (1n << bits) - 1n;
-  return (all >> BigInt(prefix)) ^ all;
+  const mask = (all >> BigInt(prefix)) ^ all;
+  MASKS[family][prefix] = mask;
+  return mask;
 }
 
 /** Parses `addr/prefix`; host bits set are allowed and masked, as Kubernetes does for ipBlock. */
