@@ -3,7 +3,7 @@
 // before parsing, so an unclosed quote cannot swallow the next document; each is skimmed of the
 // fields netaudit never reads (yaml-skim.ts) and parsed as kubectl's YAML reader resolves scalars.
 
-import { isMap, LineCounter, type Node, parseAllDocuments, type Tags, visit } from 'yaml';
+import { isMap, LineCounter, type Node, parseAllDocuments, type ScalarTag, type Tags, visit } from 'yaml';
 import type { ManifestIssue } from '../errors.ts';
 import type { NodeAnchor } from './yaml-locate.ts';
 import { skimDocument } from './yaml-skim.ts';
@@ -64,12 +64,32 @@ export function splitDocuments(text: string): DocumentText[] {
  * YAML as kubectl reads it (go-yaml v2, YAML 1.1 scalars): `yes`/`on` are booleans, `0100` is octal,
  * and timestamps and base-60 numbers stay strings.
  */
-const kubectlTags = (tags: Tags): Tags =>
-  tags.filter((t) => {
+const kubectlTags = (tags: Tags): Tags => [
+  ...tags.filter((t) => {
     const tag = typeof t === 'string' ? t : t.tag;
     const format = typeof t === 'string' ? undefined : t.format;
     return tag !== 'tag:yaml.org,2002:timestamp' && format !== 'TIME';
-  });
+  }),
+  goPrefixedInt,
+];
+
+/**
+ * go-yaml v2 reads a plain scalar that Go's strconv.ParseInt(s, 0, 64) accepts (underscores removed)
+ * as an integer: that includes `0o17` and upper-case prefixes (`0X1F`, `0B101`), which YAML 1.1 does not.
+ */
+const goPrefixedInt: ScalarTag = {
+  identify: (v) => typeof v === 'number',
+  default: true,
+  tag: 'tag:yaml.org,2002:int',
+  format: 'GO',
+  test: /^[-+]?0(?:[oO][0-7_]+|[xX][0-9a-fA-F_]+|[bB][01_]+)$/,
+  resolve: (text) => {
+    const sign = text.startsWith('-') ? -1 : 1;
+    const body = text.replace(/^[-+]/, '').replaceAll('_', '').toLowerCase();
+    const radix = body[1] === 'o' ? 8 : body[1] === 'x' ? 16 : 2;
+    return sign * Number.parseInt(body.slice(2), radix);
+  },
+};
 
 /** Duplicate keys, one Set per map (the library's own check compares every pair of keys). */
 function duplicateKeys(

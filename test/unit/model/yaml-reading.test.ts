@@ -123,6 +123,22 @@ describe('YAML read as kubectl sends it', () => {
     assert.equal(r.pods[0]?.object.spec.containers[0]?.ports?.[0]?.containerPort, 64);
   });
 
+  for (const [scalar, port] of [
+    ['0o17', 15],
+    ['0X50', 80],
+    ['0x50', 80],
+    ['0b1010000', 80],
+    ['1_000', 1000],
+    ['080', 80],
+  ] as const) {
+    it(`reads port ${scalar} as go-yaml v2 does: ${port}`, () => {
+      const r = load(
+        `apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a}\nspec:\n  ingress: [{ports: [{port: ${scalar}}]}]\n`,
+      );
+      assert.equal(r.policies[0]?.object.spec.ingress?.[0]?.ports?.[0]?.port, port);
+    });
+  }
+
   it('reads an unquoted yes as a boolean, which a label value cannot be', () => {
     const r = load(
       'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns1\n  labels:\n    role: yes\n    when: 2026-01-01\n',
