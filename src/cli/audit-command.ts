@@ -1,8 +1,8 @@
 // `netaudit audit` arguments; the implementation (Kubernetes client, engine) loads only when it runs.
 import type { Argv } from 'yargs';
-import { PROFILE_NAMES } from '../policy/profiles.ts';
 import type { AuditArgs } from './audit.ts';
 import type { CliCommand } from './command.ts';
+import { PROFILE_CHOICES } from './profile-flag.ts';
 
 /** The probe image: netaudit's own image (it runs `netaudit agent serve|probe`). */
 export const DEFAULT_IMAGE = process.env.NETAUDIT_IMAGE ?? 'ghcr.io/netaudit/netaudit:v0.1.0';
@@ -43,9 +43,9 @@ export const auditCommand: CliCommand = {
       })
       .option('profile', {
         type: 'string',
-        choices: PROFILE_NAMES,
-        default: 'generic',
-        describe: 'CNI profile',
+        choices: PROFILE_CHOICES,
+        default: 'auto',
+        describe: 'CNI profile; auto detects Cilium, Calico or kube-router from what runs in the cluster',
       })
       .option('image', {
         type: 'string',

@@ -13,10 +13,10 @@ import { NetauditError, UsageError } from '../errors.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { deleteOrphans, isImageFailure, KubeProbeRunner } from '../kube/launcher.ts';
 import { readCluster } from '../kube/read-cluster.ts';
-import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
 import { auditJson, auditMarkdown, auditTable } from '../report/audit-report.ts';
 import { parseExternals, parsePorts } from './analyze.ts';
 import { durationFlag } from './duration-flag.ts';
+import { checkProfileFlag, resolveProfile } from './profile-flag.ts';
 
 export interface AuditArgs {
   readonly kubeconfig: string | undefined;
@@ -72,9 +72,7 @@ function progressReporter(enabled: boolean): { onProgress: (e: RoundProgress) =>
 }
 
 export async function runAudit(args: AuditArgs): Promise<number> {
-  if (!isProfileName(args.profile))
-    throw new UsageError(`--profile "${args.profile}" is not one of ${PROFILE_NAMES.join(', ')}`);
-  const profile = PROFILES[args.profile];
+  checkProfileFlag(args.profile);
   const ports = args.port.length > 0 ? parsePorts(args.port) : undefined;
   const externals = parseExternals(args.external);
   const timeoutMs = durationFlag('timeout', args.timeout);
@@ -90,6 +88,7 @@ export async function runAudit(args: AuditArgs): Promise<number> {
     pino.destination(2),
   );
   const kc = loadKubeConfig({ kubeconfig: args.kubeconfig, context: args.context });
+  const { profile, detection } = await resolveProfile(kc, args.profile, logger);
   const runId = randomBytes(3).toString('hex');
   const interactive = process.stderr.isTTY === true && !process.env.CI;
   const progress = progressReporter(interactive);
@@ -196,10 +195,15 @@ export async function runAudit(args: AuditArgs): Promise<number> {
         }),
     dryRun: args.dryRun,
     details: args.details,
+    profile: { name: profile.name, detected: detection?.reason },
   };
   const text =
     args.output === 'json'
-      ? auditJson(view, { profile: profile.name, runId }, args.includeProbes)
+      ? auditJson(
+          view,
+          { profile: profile.name, ...(detection ? { profileDetection: detection } : {}), runId },
+          args.includeProbes,
+        )
       : args.output === 'markdown'
         ? auditMarkdown(view)
         : auditTable(view, process.stdout.isTTY === true);

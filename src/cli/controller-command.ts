@@ -3,11 +3,11 @@
 // the implementation loads only when it runs. docs/configuration.md lists them all.
 import type { Argv } from 'yargs';
 import { DEFAULT_EVENT_LIMITS } from '../controller/event-limits.ts';
-import { PROFILE_NAMES } from '../policy/profiles.ts';
 import { DEFAULT_IMAGE } from './audit-command.ts';
 import type { CliCommand } from './command.ts';
 import type { ControllerArgs } from './controller.ts';
 import { envBoolean, envList, envNumber, envString } from './env.ts';
+import { PROFILE_CHOICES } from './profile-flag.ts';
 
 /** About 40 s of pod creation at the default --rate 10/s; docs/configuration.md says why. */
 export const DEFAULT_MAX_PROBE_PODS = 400;
@@ -63,9 +63,9 @@ export const controllerCommand: CliCommand = {
       })
       .option('profile', {
         type: 'string',
-        choices: PROFILE_NAMES,
-        default: envString('profile', 'generic'),
-        describe: 'CNI profile',
+        choices: PROFILE_CHOICES,
+        default: envString('profile', 'auto'),
+        describe: 'CNI profile; auto detects Cilium, Calico or kube-router from what runs in the cluster',
       })
       .option('image', {
         type: 'string',

@@ -7,10 +7,10 @@ import { startHttp } from '../controller/http.ts';
 import { NetauditError, UsageError } from '../errors.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { preflight } from '../kube/preflight.ts';
-import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
 import { Metrics } from '../report/metrics.ts';
 import { parseExternals, parsePorts } from './analyze.ts';
 import { durationFlag } from './duration-flag.ts';
+import { checkProfileFlag, resolveProfile } from './profile-flag.ts';
 
 export interface ControllerArgs {
   readonly listen: string;
@@ -54,8 +54,7 @@ export async function runController(args: ControllerArgs): Promise<number> {
       throw new UsageError(`--${flag} ${value}: a whole number, at least 1`);
   const nodeSelector = parseNodeSelector(args.nodeSelector);
   if (!nodeSelector.ok) throw new UsageError(`--node-selector: ${nodeSelector.error}`);
-  if (!isProfileName(args.profile))
-    throw new UsageError(`--profile "${args.profile}" is not one of ${PROFILE_NAMES.join(', ')}`);
+  checkProfileFlag(args.profile);
   const logger = pino({ name: 'netaudit-controller', level: process.env.NETAUDIT_LOG_LEVEL ?? 'info' });
   const kc = loadKubeConfig({ kubeconfig: args.kubeconfig });
   const metrics = new Metrics({ maxMismatchSeries: args.maxMismatchSeries });
@@ -67,6 +66,7 @@ export async function runController(args: ControllerArgs): Promise<number> {
     logger,
   });
   if (problem) throw new NetauditError(problem);
+  const { profile } = await resolveProfile(kc, args.profile, logger);
   const controller = new Controller(kc, {
     identity,
     namespace: leaseNamespace,
@@ -77,7 +77,7 @@ export async function runController(args: ControllerArgs): Promise<number> {
     excludeNamespaces: args.excludeNamespace,
     ports: args.port.length > 0 ? parsePorts(args.port) : undefined,
     externals: parseExternals(args.external),
-    profile: PROFILES[args.profile],
+    profile,
     image: args.image,
     canary: args.canary,
     canaryNamespace: args.canaryNamespace,

@@ -20,6 +20,13 @@ export interface AuditView {
   readonly dryRun: boolean;
   /** List every finding, flaky and inconclusive probe (otherwise: grouped by cause, with counts). */
   readonly details: boolean;
+  /** The CNI profile, and why `--profile auto` chose it. */
+  readonly profile?: { readonly name: string; readonly detected: string | undefined };
+}
+
+function profileLine(view: AuditView): string[] {
+  const p = view.profile;
+  return p ? [`CNI profile ${p.name}${p.detected ? ` (auto: ${p.detected})` : ''}`] : [];
 }
 
 export function auditJson(
@@ -98,7 +105,7 @@ export function auditTable(view: AuditView, color: boolean): string {
   const { report } = view;
   const paint = (text: string, style: Parameters<typeof styleText>[0]): string =>
     color ? styleText(style, text) : text;
-  const out: string[] = [statsLine(view)];
+  const out: string[] = [statsLine(view), ...profileLine(view)];
   if (view.nodes.length > 0) {
     const nodes = new Table({
       head: ['node', 'verdict', 'probes', 'allow!', 'deny!', 'inconcl.', 'reason'],
@@ -187,7 +194,7 @@ function findingsTable(
 
 export function auditMarkdown(view: AuditView): string {
   const { report } = view;
-  const out = ['### netaudit audit', '', statsLine(view), ''];
+  const out = ['### netaudit audit', '', statsLine(view), ...profileLine(view).map(escapeMd), ''];
   if (view.nodes.length > 0) {
     out.push('| node | verdict | probes | unexpected-allow | unexpected-deny | inconclusive | reason |');
     out.push('|---|---|---|---|---|---|---|');
