@@ -18,7 +18,7 @@ import { explain } from '../policy/explain.ts';
 import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
 import type { Endpoint, PodInfo } from '../policy/types.ts';
 import { parsePortSpec } from '../probe/ports.ts';
-import { classJson, classVerdictJson, issueJson, podVerdictJson } from '../report/analysis-json.ts';
+import { classVerdictJson, issueJson, podVerdictJson } from '../report/analysis-json.ts';
 import { renderSummaryMarkdown, renderSummaryText } from '../report/analysis-summary.ts';
 import { markdownIssues, markdownMatrices } from '../report/markdown.ts';
 import { type Cell, renderMatrices } from '../report/matrix-table.ts';
@@ -277,10 +277,11 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
       ? (scope.sources?.length ?? 0) <= MATRIX_MAX_PODS && cells.classCells <= MATRIX_MAX_CELLS
       : scopePods(scope.sources ?? []) <= MATRIX_MAX_PODS && cells.podCells <= MATRIX_MAX_CELLS;
     const listing = scope.narrowed && (args.from !== undefined || args.to !== undefined);
-    const body = drawable
-      ? matrixBody(engine, scope, args, io)
-      : listing
-        ? flowList(engine, scope, args.output)
+    // One pod's row or column reads best as a list of flows with their rules, at any size.
+    const body = listing
+      ? flowList(engine, scope, args.output)
+      : drawable
+        ? matrixBody(engine, scope, args, io)
         : summaryBody(engine, scope, args.output, summary.pods);
     if (args.output === 'markdown') {
       io.stdout(
@@ -364,35 +365,32 @@ function matrixBody(engine: ExpectationEngine, scope: Scope, args: AnalyzeArgs, 
 const LIST_MAX = 40;
 
 function flowList(engine: ExpectationEngine, scope: Scope, output: 'table' | 'markdown'): string {
-  const allowed: PodVerdict[] = [];
-  let denied = 0;
+  const listed: { allowed: PodVerdict[]; denied: PodVerdict[] } = { allowed: [], denied: [] };
   const perNs = new Map<string, { allowed: number; denied: number }>();
+  let allowed = 0;
+  let denied = 0;
   for (const v of podVerdicts(engine, scope)) {
     const other = scope.sources?.length === 1 ? v.to : { kind: 'pod' as const, pod: v.from };
     const ns = other.kind === 'pod' ? other.pod.namespace : 'external';
     const e = perNs.get(ns) ?? { allowed: 0, denied: 0 };
+    const list = v.verdict.allowed ? listed.allowed : listed.denied;
+    if (list.length <= LIST_MAX) list.push(v);
     if (v.verdict.allowed) {
       e.allowed++;
-      if (allowed.length <= LIST_MAX) allowed.push(v);
+      allowed++;
     } else {
       e.denied++;
       denied++;
     }
     perNs.set(ns, e);
   }
-  const total = [...perNs.values()].reduce((n, e) => n + e.allowed, 0);
   const name = (v: PodVerdict) =>
     `${v.from.key} -> ${v.to.kind === 'pod' ? v.to.pod.key : `ip:${v.to.text}`} ${v.port}/${v.protocol}`;
-  const rules = (v: PodVerdict) => {
-    const by = [...v.verdict.egress.allowedBy, ...v.verdict.ingress.allowedBy].map(
-      (r) => `${r.policy.namespace}/${r.policy.name}#${r.direction}[${r.index}]`,
-    );
-    return by.length > 0 ? `allowed by ${by.join(', ')}` : 'allowed: no policy isolates either end';
-  };
   const bullet = output === 'markdown' ? '- ' : '  ';
-  const out: string[] = [`${total} allowed and ${denied} denied flows (pod, pod, port).`];
-  if (total <= LIST_MAX) {
-    out.push('Allowed:', ...allowed.map((v) => `${bullet}${name(v)}: ${rules(v)}`));
+  const out: string[] = [`${allowed} allowed and ${denied} denied flows (pod, pod, port).`];
+  if (allowed + denied <= LIST_MAX) {
+    if (allowed > 0) out.push('Allowed:', ...listed.allowed.map((v) => `${bullet}${name(v)}: ${reasons(v)}`));
+    if (denied > 0) out.push('Denied:', ...listed.denied.map((v) => `${bullet}${name(v)}: ${reasons(v)}`));
   } else {
     out.push('Per namespace of the other end (allowed / denied):');
     for (const [ns, e] of [...perNs.entries()].sort((a, b) => b[1].allowed - a[1].allowed).slice(0, LIST_MAX))
@@ -400,6 +398,29 @@ function flowList(engine: ExpectationEngine, scope: Scope, output: 'table' | 'ma
     out.push('Every flow with its rules: add -o json; one namespace: add --namespace NS.');
   }
   return out.join('\n');
+}
+
+/** The rules that allow a flow, or the policies that isolate an end without a rule that matches. */
+function reasons(v: PodVerdict): string {
+  const ref = (r: { policy: { namespace: string; name: string }; direction: string; index: number }) =>
+    `${r.policy.namespace}/${r.policy.name}#${r.direction}[${r.index}]`;
+  const { egress, ingress } = v.verdict;
+  if (v.verdict.allowed) {
+    const by = [...egress.allowedBy, ...ingress.allowedBy].map(ref);
+    return by.length > 0 ? `allowed by ${by.join(', ')}` : 'allowed: no policy isolates either end';
+  }
+  const why: string[] = [];
+  const policies = (list: readonly { namespace: string; name: string }[]) =>
+    list.map((p) => `${p.namespace}/${p.name}`).join(', ');
+  if (!egress.allowed)
+    why.push(
+      `${policies(egress.isolatedBy)} isolate${egress.isolatedBy.length > 1 ? '' : 's'} egress and no rule allows it`,
+    );
+  if (!ingress.allowed)
+    why.push(
+      `${policies(ingress.isolatedBy)} isolate${ingress.isolatedBy.length > 1 ? '' : 's'} ingress and no rule allows it`,
+    );
+  return `denied: ${why.join('; ')}`;
 }
 
 function summaryBody(

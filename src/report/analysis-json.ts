@@ -3,7 +3,6 @@
 // between class ids. Fields beyond the contract are additions only.
 import type { ManifestIssue } from '../errors.ts';
 import type { ClassVerdict, PodVerdict } from '../expect/cells.ts';
-import type { PodClass } from '../model/classes.ts';
 import { type DirectionVerdict, formatPolicyRef, formatRuleRef, type Verdict } from '../policy/types.ts';
 
 export interface DirectionJson {
@@ -59,10 +58,6 @@ export function podVerdictJson(v: PodVerdict): VerdictJson {
 
 export function classVerdictJson(v: ClassVerdict): VerdictJson {
   return verdictJson(v.from, v.to, v.port, v.protocol, v.verdict);
-}
-
-export function classJson(c: PodClass): { id: string; namespace: string; members: string[] } {
-  return { id: c.id, namespace: c.namespace, members: c.members.map((m) => m.key) };
 }
 
 export function issueJson(issue: ManifestIssue): Record<string, string | number> {
