@@ -80,8 +80,9 @@ export function summarize(
       }
     }
   }
+  // The open paths first: what a reviewer looks for is where traffic may flow.
   const pairs = [...counts.values()].sort(
-    (a, b) => b.denied + b.allowed - (a.denied + a.allowed) || (a.from + a.to < b.from + b.to ? -1 : 1),
+    (a, b) => b.allowed - a.allowed || a.denied - b.denied || (a.from + a.to < b.from + b.to ? -1 : 1),
   );
   return { namespaces, pairs, pairCells };
 }

@@ -28,8 +28,18 @@ function openPods(n: AnalysisSummary['namespaces'][number]): number {
   return Math.max(0, n.pods - Math.max(n.ingressIsolatedPods, n.egressIsolatedPods));
 }
 
+/** No rule between rows: a summary is read down its columns. */
+const COMPACT = { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' };
+
 const NS_HEAD = ['namespace', 'pods', 'classes', 'policies', 'ingress-isolated', 'egress-isolated', 'open'];
 const PAIR_HEAD = ['from namespace', 'to namespace', 'allowed flows', 'denied flows'];
+
+/** How many namespace pairs are open, closed, or partly open. */
+function pairShape(pairs: NonNullable<AnalysisSummary['pairs']>): string {
+  const open = pairs.filter((p) => p.denied === 0).length;
+  const closed = pairs.filter((p) => p.allowed === 0).length;
+  return `${pairs.length} pairs: ${open} fully open, ${closed} fully closed, ${pairs.length - open - closed} partly open.`;
+}
 
 function more(n: number, what: string): string {
   return n > 0 ? `(${n} more ${what} not listed)` : '';
@@ -37,7 +47,7 @@ function more(n: number, what: string): string {
 
 export function renderSummaryText(s: AnalysisSummary): string {
   const out: string[] = [];
-  const ns = new Table({ head: NS_HEAD, style: { head: [], border: [] } });
+  const ns = new Table({ head: NS_HEAD, chars: COMPACT, style: { head: [], border: [] } });
   ns.push(...namespaceRows(s));
   out.push('Namespaces, largest first (pods isolated per direction; open = isolated in neither):');
   out.push(ns.toString());
@@ -45,11 +55,11 @@ export function renderSummaryText(s: AnalysisSummary): string {
   if (restNs) out.push(restNs);
   out.push('');
   if (s.pairs) {
-    const pairs = new Table({ head: PAIR_HEAD, style: { head: [], border: [] } });
+    const pairs = new Table({ head: PAIR_HEAD, chars: COMPACT, style: { head: [], border: [] } });
     pairs.push(
       ...s.pairs.slice(0, SUMMARY_ROWS).map((p) => [p.from, p.to, String(p.allowed), String(p.denied)]),
     );
-    out.push('Namespace pairs, most flows first (a flow: source pod, destination pod, port):');
+    out.push(`Namespace pairs, most allowed flows first (a flow: source pod, destination pod, port). ${pairShape(s.pairs)}`);
     out.push(pairs.toString());
     const restPairs = more(s.pairs.length - SUMMARY_ROWS, 'namespace pairs');
     if (restPairs) out.push(restPairs);
@@ -78,7 +88,7 @@ export function renderSummaryMarkdown(s: AnalysisSummary): string {
   out.push('');
   if (s.pairs) {
     out.push(
-      '#### Namespace pairs, most flows first',
+      `#### Namespace pairs, most allowed flows first\n\n${pairShape(s.pairs)}`,
       '',
       mdTable(
         PAIR_HEAD,
