@@ -17,10 +17,14 @@ export type Reread = (offset: number, bytes: number) => string | undefined;
 /** The line of `path` inside a JSON text that starts on `firstLine`. */
 function lineInText(text: string, firstLine: number, path: readonly PathSegment[]): number {
   if (path.length === 0) return firstLine;
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
-  if (doc.contents === null) return firstLine;
-  return locateLine({ node: doc.contents, lineCounter, lineOffset: firstLine - 1 }, path);
+  try {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
+    if (doc.contents === null) return firstLine;
+    return locateLine({ node: doc.contents, lineCounter, lineOffset: firstLine - 1 }, path);
+  } catch {
+    return firstLine; // too deep for the YAML library: the object's own line
+  }
 }
 
 /** The 1-based line of a JSON.parse error inside `text`, from the position its message gives. */

@@ -74,6 +74,22 @@ function isRecord(v: unknown): v is Raw {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Deeper than any field netaudit reads: the checks below recurse, and must not exhaust the stack. */
+const MAX_DEPTH = 64;
+
+/** The path to a value nested deeper than `max`, if any (iterative: the input may be very deep). */
+function deeperThan(value: unknown, max: number): PathSegment[] | undefined {
+  const stack: { v: unknown; path: PathSegment[] }[] = [{ v: value, path: [] }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { v, path } = top;
+    if (typeof v !== 'object' || v === null) continue;
+    if (path.length >= max) return path;
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) stack.push({ v: v[i], path: [...path, i] });
+    else for (const [k, x] of Object.entries(v)) stack.push({ v: x, path: [...path, k] });
+  }
+  return undefined;
+}
+
 /** Kubernetes decodes `field: null` as an unset field; so do we, before checking shapes. */
 function dropNulls(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(dropNulls);
@@ -203,12 +219,25 @@ export class ManifestLoader {
     const givenNs = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
     const namespace = info.role === 'namespace' ? undefined : (givenNs ?? this.defaultNamespace);
     const ref: ObjectRef = namespace === undefined ? { kind, name } : { kind, namespace, name };
-    const result = checkObject(
-      dropNulls(readFields({ ...value, kind, apiVersion }, info.role, kind)),
-      info,
-      ref,
-    );
     const object = formatObjectRef(ref);
+    const read = readFields({ ...value, kind, apiVersion }, info.role, kind);
+    const deep = deeperThan(read, MAX_DEPTH);
+    if (deep !== undefined) {
+      issue(
+        deep.slice(0, 8),
+        `nested more than ${MAX_DEPTH} levels deep below here; no Kubernetes field is`,
+        object,
+      );
+      return;
+    }
+    let result: ReturnType<typeof checkObject>;
+    try {
+      result = checkObject(dropNulls(read), info, ref);
+    } catch (e: unknown) {
+      // A safety net: nothing a user writes may stop the run.
+      issue([], `this object could not be checked (${e instanceof Error ? e.message : String(e)})`, object);
+      return;
+    }
     for (const fi of result.issues) out.push({ type: 'issue', place, object, issue: fi });
     if (result.built !== undefined)
       out.push({

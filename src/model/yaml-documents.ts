@@ -170,7 +170,18 @@ export function readDocuments(file: string, text: string): DocumentsResult {
       }
       const node = doc.contents;
       if (node === null) continue; // an empty document: nothing to load, nothing to say
-      const dups = duplicateKeys(node, lineCounter, lineOffset);
+      let dups: { key: string; line: number }[];
+      try {
+        dups = duplicateKeys(node, lineCounter, lineOffset);
+      } catch {
+        issues.push({
+          severity: 'error',
+          file,
+          line: at(node.range?.[0]),
+          message: `YAML: document ${n + 1} is nested too deeply to read; it is skipped`,
+        });
+        continue;
+      }
       if (dups.length > 0) {
         for (const d of dups)
           issues.push({

@@ -179,3 +179,17 @@ describe('JsonStreamReader', () => {
     );
   });
 });
+
+describe('hostile nesting', () => {
+  it('reports an object nested 100,000 levels deep as an error instead of exhausting the stack', () => {
+    const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    const r = read(
+      `{"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"a"},"spec":{"podSelector":{},"x":${deep}}}`,
+      1 << 16,
+    );
+    assert.equal(r.policies.length, 0);
+    assert.equal(r.issues.length, 1);
+    assert.equal(r.issues[0]?.field, 'spec.x.a.a.a.a.a.a');
+    assert.match(r.issues[0]?.message ?? '', /nested more than 64 levels deep/);
+  });
+});
