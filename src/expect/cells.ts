@@ -73,7 +73,11 @@ export function countCells(
   const sources = scope.sources ?? engine.classes();
   const destinations = scope.destinations ?? engine.destinations();
   let sourcePods = 0;
-  for (const s of sources) sourcePods += s.members.length;
+  const sourceMembers = new Map<string, number>();
+  for (const s of sources) {
+    sourcePods += s.members.length;
+    sourceMembers.set(s.id, s.members.length);
+  }
   let classCells = 0;
   let podCells = 0;
   for (const dst of destinations) {
@@ -81,7 +85,9 @@ export function countCells(
     classCells += ports * sources.length;
     if (dst.kind === 'external') podCells += ports * sourcePods;
     else {
-      const self = sources.includes(dst.cls) ? dst.cls.members.length : 0;
+      // A pod's traffic to itself is not listed: the pods both views of the class hold (one is
+      // the whole class, or both are).
+      const self = Math.min(sourceMembers.get(dst.cls.id) ?? 0, dst.cls.members.length);
       podCells += ports * (sourcePods * dst.cls.members.length - self);
     }
   }

@@ -150,3 +150,22 @@ describe('analyze scoped and sized', () => {
     }
   });
 });
+
+test('the size check counts exactly the verdicts the listing then prints', async () => {
+  const { countCells, podVerdicts } = await import('../../../src/expect/cells.ts');
+  const { ExpectationEngine } = await import('../../../src/expect/engine.ts');
+  const engine = ExpectationEngine.from(cluster, PROFILES.generic);
+  const all = engine.classes();
+  const one = all.find((c) => c.members.length > 1);
+  assert.ok(one);
+  const narrowed = { ...one, members: [one.members[0] as (typeof one.members)[number]] };
+  const dest = (c: typeof one) => ({ kind: 'class' as const, id: c.id, cls: c, endpoint: c.endpoint });
+  for (const scope of [
+    {},
+    { sources: [narrowed] },
+    { destinations: [dest(narrowed)] },
+    { sources: [narrowed], destinations: [dest(one)] },
+  ]) {
+    assert.equal(countCells(engine, scope).podCells, [...podVerdicts(engine, scope)].length);
+  }
+});
