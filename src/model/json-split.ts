@@ -25,6 +25,9 @@ export interface JsonDocument {
   /** The top-level value; when it had an `items` array, that array is written `[]`. */
   readonly text: string;
   readonly line: number;
+  /** Its byte range in the stream (items included). */
+  readonly offset: number;
+  readonly bytes: number;
   readonly hadItems: boolean;
 }
 
@@ -107,10 +110,14 @@ export class JsonSplitter {
   /** Start of the document's bytes still to be kept (-1 while its items are read), and its line. */
   private docStart = -1;
   private docLine = 0;
+  private docOffset = 0;
   private readonly headParts: Uint8Array[] = [];
   private inItems = false;
   private hadItems = false;
   private itemStart = -1;
+  /** The item's bytes before `itemKeep` were moved to `itemParts` (see compact). */
+  private itemKeep = -1;
+  private readonly itemParts: Uint8Array[] = [];
   private itemLine = 0;
   private itemIndex = 0;
   /** Depth-1 object keys: the last string read there, whether `:` followed, and whose value is read. */
@@ -166,12 +173,24 @@ export class JsonSplitter {
     return this.buf.subarray(from - this.bufBase, to - this.bufBase);
   }
 
-  /** Drops the bytes no open piece needs. */
+  /**
+   * Moves what the open document or item has read so far out of the buffer, and drops the bytes no
+   * open piece needs: the buffer stays about one chunk long, however large a piece is (joining each
+   * new chunk to a growing buffer would copy a large document once per chunk).
+   */
   private compact(): void {
-    let keep = this.pos;
+    const upto = this.inString ? Math.min(this.pos, this.stringStart) : this.pos;
+    if (this.docStart >= 0 && upto > this.docStart) {
+      this.headParts.push(this.bytes(this.docStart, upto).slice());
+      this.docStart = upto;
+    }
+    if (this.itemStart >= 0 && upto > this.itemKeep) {
+      this.itemParts.push(this.bytes(this.itemKeep, upto).slice());
+      this.itemKeep = upto;
+    }
+    let keep = upto;
     if (this.docStart >= 0) keep = Math.min(keep, this.docStart);
-    if (this.itemStart >= 0) keep = Math.min(keep, this.itemStart);
-    if (this.inString) keep = Math.min(keep, this.stringStart);
+    if (this.itemStart >= 0) keep = Math.min(keep, this.itemKeep);
     const drop = keep - this.bufBase;
     if (drop <= 0) return;
     // Copy the rest so the chunk it came from can be freed.
@@ -245,6 +264,8 @@ export class JsonSplitter {
       this.startDocument(at);
     } else if (this.inItems && depth === 2 && this.itemStart < 0 && b !== COMMA && b !== CLOSE_ARRAY) {
       this.itemStart = at;
+      this.itemKeep = at;
+      this.itemParts.length = 0;
       this.itemLine = this.line;
     }
     const topObject = this.stack[0] === OPEN_OBJECT;
@@ -334,6 +355,7 @@ export class JsonSplitter {
   private startDocument(at: number): void {
     this.document++;
     this.docStart = at;
+    this.docOffset = at;
     this.docLine = this.line;
     this.headParts.length = 0;
     this.hadItems = false;
@@ -361,6 +383,8 @@ export class JsonSplitter {
       document: this.document,
       text,
       line: this.docLine,
+      offset: this.docOffset,
+      bytes: end - this.docOffset,
       hadItems: this.hadItems,
     });
   }
@@ -369,7 +393,8 @@ export class JsonSplitter {
     const start = this.itemStart;
     this.itemStart = -1;
     const index = this.itemIndex++;
-    const text = decode([this.bytes(start, end)]);
+    const text = decode([...this.itemParts, this.bytes(this.itemKeep, end)]);
+    this.itemParts.length = 0;
     if (text === undefined) {
       this.out.push({
         type: 'error',

@@ -95,6 +95,23 @@ export class JsonStreamReader {
     }
   }
 
+  /**
+   * The place kept with an object for later lines: it reads the object's bytes from the file again
+   * (stdin cannot be read twice: there, the object's own line).
+   */
+  private keepPlace(piece: { document: number; offset: number; bytes: number; line: number }): Place {
+    const { reread, file } = this;
+    const { offset, bytes, line, document } = piece;
+    return {
+      file,
+      documentIndex: document,
+      line: (path) => {
+        const text = path.length > 0 ? reread?.(offset, bytes) : undefined;
+        return text === undefined ? line : lineInText(text, line, path);
+      },
+    };
+  }
+
   private commitPending(pending: readonly Pending[], defaults: ListDefaults | undefined): void {
     for (const p of pending)
       this.loader.commit('staged' in p ? p.staged : this.loader.stage(p.value, p.place, defaults, p.keep));
@@ -114,17 +131,7 @@ export class JsonStreamReader {
         const parsed = this.parse(piece.text, piece.line);
         if (!parsed.ok) return;
         const place = textPlace(this.file, piece.document, piece.text, piece.line);
-        const { reread, file } = this;
-        const { offset, bytes, line, document } = piece;
-        // What is kept finds the text in the file again; stdin cannot be read twice: the object's line.
-        const keep: Place = {
-          file,
-          documentIndex: document,
-          line: (path) => {
-            const text = path.length > 0 ? reread?.(offset, bytes) : undefined;
-            return text === undefined ? line : lineInText(text, line, path);
-          },
-        };
+        const keep = this.keepPlace(piece);
         const head = this.heads.get(piece.document);
         if (head?.kind !== undefined) {
           const pending = this.pending;
@@ -159,7 +166,9 @@ export class JsonStreamReader {
           this.commitPending(pending, itemDefaults(kind, record.apiVersion ?? head.apiVersion));
           return;
         }
-        if (parsed.ok) this.loader.add(value, textPlace(this.file, piece.document, piece.text, piece.line));
+        if (!parsed.ok) return;
+        const place = textPlace(this.file, piece.document, piece.text, piece.line);
+        this.loader.commit(this.loader.stage(value, place, undefined, this.keepPlace(piece)));
         return;
       }
     }
