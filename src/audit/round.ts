@@ -3,21 +3,14 @@
 // that touches the cluster, so the whole loop runs in unit tests with a simulated runner.
 import { ExpectationEngine } from '../expect/engine.ts';
 import type { ExternalTarget, PortSpec } from '../expect/ports.ts';
+import { verdictReasons } from '../expect/reasons.ts';
 import type { PodClass } from '../model/classes.ts';
 import type { SnapshotInput } from '../model/cluster.ts';
 import type { EvalContext } from '../policy/evaluate.ts';
 import { explain } from '../policy/explain.ts';
 import { formatIP } from '../policy/ip.ts';
 import type { CniProfile } from '../policy/profiles.ts';
-import {
-  type Endpoint,
-  formatPolicyRef,
-  formatRuleRef,
-  type PodInfo,
-  type Protocol,
-  type Traffic,
-  type Verdict,
-} from '../policy/types.ts';
+import type { Endpoint, PodInfo, Protocol, Traffic, Verdict } from '../policy/types.ts';
 import { type FinalOutcome, finalOutcome } from '../probe/outcome.ts';
 import { makePlan, type ProbePlan, type ProbeSpec, probeId } from '../probe/plan.ts';
 import { splitPlan } from '../probe/split.ts';
@@ -219,15 +212,8 @@ function targetName(t: Target): string {
   return t.kind === 'server' ? t.server.spec.key : `ip:${t.external.text}`;
 }
 
-export function because(v: Verdict): string[] {
-  if (v.allowed) return [...v.egress.allowedBy, ...v.ingress.allowedBy].map(formatRuleRef);
-  const out: string[] = [];
-  if (!v.egress.allowed)
-    out.push(...v.egress.isolatedBy.map((p) => `${formatPolicyRef(p)} (isolates egress; no rule allows)`));
-  if (!v.ingress.allowed)
-    out.push(...v.ingress.isolatedBy.map((p) => `${formatPolicyRef(p)} (isolates ingress; no rule allows)`));
-  return out;
-}
+/** The reasons of an expectation, as findings carry them. */
+export const because = verdictReasons;
 
 export async function runRound(
   input: RoundInput,

@@ -65,6 +65,17 @@ export const analyzeCommand: CliCommand = {
         default: 1_000_000,
         describe: 'Largest listing -o json prints; past it the run exits 2 and says how to narrow it',
       })
+      .option('base', {
+        type: 'string',
+        array: true,
+        describe:
+          'Manifests before the change (files or folders): report the flows the change opens and closes instead of the matrix',
+      })
+      .option('fail-on', {
+        type: 'string',
+        choices: ['opened', 'closed', 'any'],
+        describe: 'With --base: exit 1 when the change opens (closes, or either) any flow',
+      })
       .option('explain', {
         type: 'string',
         array: true,

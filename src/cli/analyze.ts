@@ -7,6 +7,7 @@
 
 import { formatIssue, type ManifestIssue, UsageError } from '../errors.ts';
 import { classVerdicts, countCells, type PodVerdict, podVerdicts, type Scope } from '../expect/cells.ts';
+import { diffAnalyses } from '../expect/diff.ts';
 import { type Destination, ExpectationEngine, type ExpectClass } from '../expect/engine.ts';
 import { writeFactored } from '../expect/factored.ts';
 import type { ExternalTarget, PortSpec } from '../expect/ports.ts';
@@ -20,10 +21,11 @@ import type { Endpoint, PodInfo } from '../policy/types.ts';
 import { parsePortSpec } from '../probe/ports.ts';
 import { classVerdictJson, issueJson, podVerdictJson } from '../report/analysis-json.ts';
 import { renderSummaryMarkdown, renderSummaryText } from '../report/analysis-summary.ts';
+import { type ChangeJson, changeJson, renderDiffMarkdown, renderDiffText } from '../report/diff-report.ts';
 import { markdownIssues, markdownMatrices } from '../report/markdown.ts';
 import { type Cell, renderMatrices } from '../report/matrix-table.ts';
 import { readManifestSources } from './files.ts';
-import { bufferedWriter, startProgress } from './progress.ts';
+import { bufferedWriter, type Progress, startProgress } from './progress.ts';
 
 export interface AnalyzeArgs {
   readonly file: readonly string[];
@@ -37,6 +39,9 @@ export interface AnalyzeArgs {
   readonly to?: string | undefined;
   readonly namespace?: readonly string[] | undefined;
   readonly maxVerdicts?: number | undefined;
+  /** Compare with these manifests: what the change from them to `file` opens and closes. */
+  readonly base?: readonly string[] | undefined;
+  readonly failOn?: 'opened' | 'closed' | 'any' | undefined;
 }
 
 export interface AnalyzeIO {
@@ -203,6 +208,10 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
   const externals = parseExternals(args.external);
   const progress = startProgress(io.interactive === true, io.stderr);
   try {
+    if (args.base && args.base.length > 0)
+      return await runDiff(args, io, progress, ports, externals, maxVerdicts);
+    if (args.failOn)
+      throw new UsageError('--fail-on needs --base: it gates on what a change opens or closes');
     progress.phase('reading manifests');
     const read = await readManifestSources([...args.file], io.stdin ? { stdin: io.stdin } : {});
     const load = parseManifests(read.sources);
@@ -299,6 +308,88 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
   } finally {
     progress.stop();
   }
+}
+
+async function readSide(
+  paths: readonly string[],
+  io: AnalyzeIO,
+): Promise<{ load: LoadResult; issues: ManifestIssue[] }> {
+  const read = await readManifestSources([...paths], io.stdin ? { stdin: io.stdin } : {});
+  const load = parseManifests(read.sources);
+  return { load, issues: [...read.issues, ...load.issues] };
+}
+
+const inputOf = (load: LoadResult) => ({
+  namespaces: load.namespaces.map((l) => l.object),
+  pods: load.pods.map((l) => l.object),
+  policies: load.policies.map((l) => l.object),
+});
+
+async function runDiff(
+  args: AnalyzeArgs,
+  io: AnalyzeIO,
+  progress: Progress,
+  ports: PortSpec[] | undefined,
+  externals: ExternalTarget[],
+  maxVerdicts: number,
+): Promise<number> {
+  if (args.explain || args.from || args.to || (args.namespace && args.namespace.length > 0) || args.classes)
+    throw new UsageError(
+      '--base compares whole inputs: it does not combine with --explain, --from, --to, --namespace or --classes',
+    );
+  if (!isProfileName(args.profile))
+    throw new UsageError(`--profile "${args.profile}" is not one of ${PROFILE_NAMES.join(', ')}`);
+  progress.phase('reading manifests');
+  const head = await readSide(args.file, io);
+  const base = await readSide(args.base ?? [], io);
+  progress.phase('comparing');
+  const diff = diffAnalyses(inputOf(base.load), inputOf(head.load), PROFILES[args.profile], {
+    ...(ports ? { ports } : {}),
+    externals,
+  });
+  const issues = [
+    ...head.issues,
+    ...locateIssues(head.load, diff.head.loadIssues),
+    ...base.issues.map((i) => ({ ...i, message: `(base) ${i.message}` })),
+    ...locateIssues(base.load, diff.base.loadIssues).map((i) => ({ ...i, message: `(base) ${i.message}` })),
+  ];
+  const failed = issues.some((i) => i.severity === 'error');
+  const listed: ChangeJson[] = [];
+  let opened = 0;
+  let closed = 0;
+  for (const c of diff.changes()) {
+    if (c.after.allowed) opened++;
+    else closed++;
+    if (listed.length < maxVerdicts) listed.push(changeJson(c));
+  }
+  progress.stop();
+  const summary = { opened, closed, addedPods: diff.addedPods, removedPods: diff.removedPods };
+  if (args.output === 'json') {
+    if (opened + closed > maxVerdicts) throw tooBig('changed flows', opened + closed, maxVerdicts);
+    const out = bufferedWriter(io.stdout);
+    out.write(
+      `{\n"summary": ${JSON.stringify({ profile: args.profile, opened, closed, addedPods: diff.addedPods.length, removedPods: diff.removedPods.length })},\n"changes": [`,
+    );
+    listed.forEach((c, i) => {
+      out.write(`${i === 0 ? '\n' : ',\n'}${JSON.stringify(c)}`);
+    });
+    out.write(
+      `\n],\n"addedPods": ${JSON.stringify(diff.addedPods)},\n"removedPods": ${JSON.stringify(diff.removedPods)},\n"issues": ${JSON.stringify(issues.map(issueJson))}\n}\n`,
+    );
+    out.flush();
+  } else {
+    for (const i of issues) io.stderr(`${formatIssue(i)}\n`);
+    io.stdout(
+      `${args.output === 'markdown' ? renderDiffMarkdown(summary, listed) : renderDiffText(summary, listed)}\n`,
+    );
+  }
+  if (failed) return 2;
+  const gate = args.failOn;
+  const hit =
+    (gate === 'opened' && opened > 0) ||
+    (gate === 'closed' && closed > 0) ||
+    (gate === 'any' && opened + closed > 0);
+  return hit ? 1 : 0;
 }
 
 function explainFlow(

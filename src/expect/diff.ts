@@ -102,7 +102,7 @@ export function diffAnalyses(
   const sourceSet = new Set(asSource);
   const externalTargets = head.externals();
   const comparedCells =
-    asSource.length * (all.length + (externalTargets.length > 0 ? externalTargets.length : 0)) +
+    asSource.length * (all.length + Math.max(externalTargets.length, 0)) +
     (all.length - asSource.length) * (asDestination.length + (externals ? externalTargets.length : 0));
 
   function* changesOf(): Generator<FlowChange> {
