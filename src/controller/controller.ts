@@ -177,6 +177,8 @@ export class Controller {
         // The new leader reports from now on: a stale series here would keep an alert firing (or
         // silence it) after the problem is gone. Standing findings start afresh if leadership returns.
         options.metrics.setMismatches([]);
+        // Events too: the new leader adopts the open ones; this replica adopts them again if it leads.
+        this.events.forget();
         this.standing = [];
         this.standingCells = [];
         for (const runner of this.runners) void runner.cleanup();

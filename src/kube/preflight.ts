@@ -32,6 +32,7 @@ export function controllerPermissions(o: {
     { verb: 'delete', group: '', resource: 'pods' },
     { verb: 'create', group: '', resource: 'configmaps' },
     { verb: 'create', group: 'events.k8s.io', resource: 'events' },
+    { verb: 'list', group: 'events.k8s.io', resource: 'events' },
     ...(o.canaryNamespace
       ? [
           {

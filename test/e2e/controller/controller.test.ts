@@ -12,6 +12,7 @@ import { applyText, deleteNamespaces, deleteObject, request, waitForPods } from 
 import {
   applyRbac,
   catchEnforcerOff,
+  type EventItem,
   metric,
   netauditEvents,
   type RunningController,
@@ -25,6 +26,22 @@ const NS = 'ctl';
 const WORKLOADS = webAndClient(NS);
 const DENY_ALL = denyAll(NS);
 const ARGS = ['--interval', '20s', '--settle', '3s', '-n', NS];
+
+/** Open ConnectivityMismatch Events netaudit wrote since `since` (the label a new leader adopts by). */
+async function openMismatchEvents(since: number): Promise<EventItem[]> {
+  const list = (await request(
+    'GET',
+    '/apis/events.k8s.io/v1/events?labelSelector=netaudit.io%2Fopen%3Dtrue',
+  )) as {
+    items: (EventItem & { reportingController?: string })[];
+  };
+  return list.items.filter(
+    (e) =>
+      e.reportingController === 'netaudit.io/controller' &&
+      e.reason === 'ConnectivityMismatch' &&
+      Date.parse(e.eventTime ?? '') >= since - 1000,
+  );
+}
 
 async function rounds(c: RunningController, outcome = 'completed'): Promise<number> {
   return metric(await c.metrics(), 'netaudit_audit_rounds_total', { outcome }) ?? 0;
@@ -291,6 +308,117 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
       'orphans of the killed controller are gone',
     );
     assert.equal(sumMetric(await restarted.metrics(), 'netaudit_mismatches'), 0);
+  });
+
+  test('Events survive leader changes: a standing mismatch keeps one Warning and its series goes on; one that cleared while no leader watched gets its ConnectivityRestored', async () => {
+    const since = Date.now();
+    const leader = main as RunningController;
+    await waitFor(
+      'a leader',
+      async () => (metric(await leader.metrics(), 'netaudit_leader') === 1 ? true : undefined),
+      60_000,
+    );
+    await labCommand(['fault', 'enforcer-off', '--node', 'nalab-node-1']);
+    let before: EventItem[] = [];
+    try {
+      // The leader opens Events for the standing mismatches (the canary's, at least), and writes
+      // their series on the second sighting.
+      before = await waitFor(
+        'open mismatch Events with a series',
+        async () => {
+          const open = await openMismatchEvents(since);
+          return open.some((e) => (e.series?.count ?? 1) >= 2) ? open : undefined;
+        },
+        240_000,
+        2000,
+      );
+      second = startController(kubeconfig, ARGS, 'netaudit-e2e-3');
+      const next = second;
+      await waitFor(
+        'the new replica ready',
+        async () => ((await next.ready()).status === 200 ? true : undefined),
+        60_000,
+      );
+      await leader.stop('SIGKILL');
+      main = undefined;
+      await waitFor(
+        'the new replica leads',
+        async () => (metric(await next.metrics(), 'netaudit_leader') === 1 ? true : undefined),
+        40_000,
+      );
+      await waitFor(
+        'a completed round of the new leader',
+        async () => ((await rounds(next)) >= 1 ? true : undefined),
+        240_000,
+      );
+      const after = await openMismatchEvents(since);
+      // One open Warning per finding: the new leader adopted the Events instead of writing new ones.
+      const perFinding = new Map<string, number>();
+      for (const e of after) {
+        const key = e.metadata?.labels?.['netaudit.io/finding'] ?? '';
+        perFinding.set(key, (perFinding.get(key) ?? 0) + 1);
+      }
+      assert.deepEqual(
+        [...perFinding.values()].filter((n) => n > 1),
+        [],
+        'no finding has two open Warnings',
+      );
+      const beforeKeys = new Set(before.map((e) => e.metadata?.labels?.['netaudit.io/finding']));
+      const warnings = (await netauditEvents()).filter(
+        (e) =>
+          e.reason === 'ConnectivityMismatch' && beforeKeys.has(e.metadata?.labels?.['netaudit.io/finding']),
+      );
+      assert.equal(warnings.length, beforeKeys.size, 'no second Warning for a finding the old leader opened');
+      // The series goes on where the old leader left it (the first sighting after adoption writes it).
+      const continued = before.filter((b) => {
+        const now = after.find((a) => a.metadata?.name === b.metadata?.name);
+        return now !== undefined && (now.series?.count ?? 1) > (b.series?.count ?? 1);
+      });
+      assert.ok(
+        continued.length > 0,
+        `a series continued: ${JSON.stringify(after.map((e) => [e.metadata?.name, e.series?.count]))}`,
+      );
+    } catch (e) {
+      await labCommand(['fault', 'clear']);
+      throw e;
+    }
+    // No leader while the fault clears: the next leader restores what the last one left open.
+    const open = await openMismatchEvents(since);
+    assert.ok(open.length > 0);
+    await (second as RunningController).stop('SIGKILL');
+    second = undefined;
+    await labCommand(['fault', 'clear']);
+    const cleared = Date.now();
+    main = startController(kubeconfig, ARGS, 'netaudit-e2e-4');
+    const third = main;
+    await waitFor(
+      'a completed round of the third leader',
+      async () => ((await rounds(third)) >= 1 ? true : undefined),
+      240_000,
+    );
+    await waitFor(
+      'no open mismatch Event left',
+      async () => ((await openMismatchEvents(since)).length === 0 ? true : undefined),
+      120_000,
+      2000,
+    );
+    const restored = (await netauditEvents()).filter(
+      (e) => e.reason === 'ConnectivityRestored' && Date.parse(e.eventTime ?? '') >= cleared - 1000,
+    );
+    for (const e of open) {
+      const f = JSON.parse(e.metadata?.annotations?.['netaudit.io/finding'] ?? '{}') as {
+        from: string;
+        to: string;
+        port: number;
+        protocol: string;
+      };
+      assert.ok(
+        restored.some((r) =>
+          r.note.startsWith(`${f.from} -> ${f.to} ${f.port}/${f.protocol} behaves as expected again`),
+        ),
+        `ConnectivityRestored for ${f.from} -> ${f.to} ${f.port}/${f.protocol}`,
+      );
+    }
   });
 
   test('SIGTERM ends the round cleanly and deletes its probe pods', async () => {

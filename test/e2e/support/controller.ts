@@ -131,6 +131,12 @@ export interface EventItem {
   type: string;
   note: string;
   regarding: { kind: string; namespace?: string; name: string };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   series?: { count: number; lastObservedTime?: string };
   eventTime?: string;
 }

@@ -122,6 +122,7 @@ describe('node verdicts across runs', () => {
         return body;
       },
       replace: async (_n, _name, body) => body,
+      list: async () => [],
     };
     const recorder = new EventRecorder(sink, 'netaudit-0', pino({ level: 'silent' }));
     await recorder.node(

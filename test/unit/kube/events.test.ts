@@ -72,21 +72,33 @@ describe('events', () => {
   });
 });
 
-/** Records every call; names created Events like the API server would (generateName + counter). */
+/**
+ * Records every call; names created Events like the API server would (generateName + counter) and
+ * keeps them, so that a second recorder (a new leader) can list them.
+ */
 class FakeSink implements EventSink {
   readonly calls: { verb: 'create' | 'replace'; body: k8s.EventsV1Event }[] = [];
+  readonly stored = new Map<string, k8s.EventsV1Event>();
   private next = 0;
   failCreates = false;
 
   async create(namespace: string, body: k8s.EventsV1Event): Promise<k8s.EventsV1Event> {
     this.calls.push({ verb: 'create', body });
     if (this.failCreates) throw new Error('create events: 503 Service Unavailable');
-    return { ...body, metadata: { ...body.metadata, namespace, name: `netaudit-${this.next++}` } };
+    const made = { ...body, metadata: { ...body.metadata, namespace, name: `netaudit-${this.next++}` } };
+    this.stored.set(`${namespace}/${made.metadata.name}`, made);
+    return made;
   }
 
-  async replace(_namespace: string, _name: string, body: k8s.EventsV1Event): Promise<k8s.EventsV1Event> {
+  async replace(namespace: string, name: string, body: k8s.EventsV1Event): Promise<k8s.EventsV1Event> {
     this.calls.push({ verb: 'replace', body });
+    this.stored.set(`${namespace}/${name}`, body);
     return body;
+  }
+
+  async list(labelSelector: string): Promise<k8s.EventsV1Event[]> {
+    const [key, value] = labelSelector.split('=') as [string, string];
+    return [...this.stored.values()].filter((e) => e.metadata?.labels?.[key] === value);
   }
 
   count(verb: 'create' | 'replace', reason?: string): number {
@@ -96,8 +108,10 @@ class FakeSink implements EventSink {
 
 const flows = (n: number): Finding[] => Array.from({ length: n }, (_, i) => ({ ...base, port: 1000 + i }));
 
-function recorder(limits: { maxNewPerRound: number; maxOpen: number; seriesRefreshMs: number }) {
-  const sink = new FakeSink();
+function recorder(
+  limits: { maxNewPerRound: number; maxOpen: number; seriesRefreshMs: number },
+  sink = new FakeSink(),
+) {
   let clock = 1_000_000;
   const rec = new EventRecorder(sink, 'netaudit-0', pino({ level: 'silent' }), limits, () => clock);
   return { sink, rec, advance: (ms: number) => (clock += ms) };
@@ -179,5 +193,83 @@ describe('the event recorder', () => {
   test('the same finding twice in one round is one Event', async () => {
     const { rec } = recorder({ maxNewPerRound: 5, maxOpen: 100, seriesRefreshMs: 300_000 });
     assert.equal((await rec.publish([base, { ...base }])).created, 1);
+  });
+});
+
+describe('Events across a leader change (a new recorder on the same API server)', () => {
+  const limits = { maxNewPerRound: 10, maxOpen: 10, seriesRefreshMs: 300_000 };
+
+  test('a standing mismatch continues its series: no second Warning, the count goes on', async () => {
+    const old = recorder(limits);
+    await old.rec.publish([base]);
+    await old.rec.publish([base]);
+    const next = recorder(limits, old.sink);
+    assert.deepEqual(await next.rec.publish([base]), {
+      created: 0,
+      updated: 1,
+      restored: 0,
+      deferred: 0,
+      errors: 0,
+    });
+    assert.equal(old.sink.count('create', 'ConnectivityMismatch'), 1);
+    assert.equal(old.sink.calls.at(-1)?.body.series?.count, 3);
+    assert.equal(next.rec.openCount, 1);
+  });
+
+  test('a finding that cleared while no leader watched gets its Restored, and the Event is closed for good', async () => {
+    const old = recorder(limits);
+    await old.rec.publish([base, { ...base, port: 80 }]);
+    const next = recorder(limits, old.sink);
+    const r = await next.rec.publish([{ ...base, port: 80 }]);
+    assert.equal(r.restored, 1);
+    assert.equal(r.created, 0);
+    const restored = old.sink.calls
+      .filter((c) => c.body.reason === 'ConnectivityRestored')
+      .map((c) => c.body);
+    assert.equal(restored.length, 1);
+    assert.match(
+      restored[0]?.note ?? '',
+      /^shop\/api-1 -> shop\/db-0 5432\/TCP behaves as expected again \(denied\)/,
+    );
+    assert.deepEqual(restored[0]?.regarding, regardingOf(base));
+    // A third leader adopts only what is still open.
+    const third = recorder(limits, old.sink);
+    assert.deepEqual(await third.rec.adopt(), { adopted: 1, closed: 0 });
+  });
+
+  test('two open Events for one finding (two leaders for a moment): the newest is kept, the other closed', async () => {
+    const a = recorder(limits);
+    await a.rec.publish([base]);
+    const b = recorder(limits, a.sink);
+    b.rec.forget();
+    // b wrote its own Warning without adopting (as a replica that could not list would).
+    await (
+      b.rec as unknown as { create: (f: Finding, t: string, r: string, n: string) => Promise<unknown> }
+    ).create(base, 'Warning', 'ConnectivityMismatch', 'x');
+    const c = recorder(limits, a.sink);
+    assert.deepEqual(await c.rec.adopt(), { adopted: 1, closed: 1 });
+    const open = await a.sink.list('netaudit.io/open=true');
+    assert.equal(open.length, 1);
+  });
+
+  test("Events without netaudit's finding annotation, or of another controller, are never adopted", async () => {
+    const sink = new FakeSink();
+    await sink.create('shop', {
+      metadata: { labels: { 'netaudit.io/open': 'true' } },
+      reportingController: 'netaudit.io/controller',
+      reason: 'ConnectivityMismatch',
+      eventTime: new Date() as never,
+    });
+    await sink.create('shop', {
+      metadata: {
+        labels: { 'netaudit.io/open': 'true', 'netaudit.io/finding': 'x' },
+        annotations: { 'netaudit.io/finding': '{}' },
+      },
+      reportingController: 'someone-else',
+      reason: 'ConnectivityMismatch',
+      eventTime: new Date() as never,
+    });
+    const { rec } = recorder(limits, sink);
+    assert.deepEqual(await rec.adopt(), { adopted: 0, closed: 0 });
   });
 });

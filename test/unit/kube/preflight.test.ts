@@ -31,6 +31,7 @@ describe('controller start-up checks', () => {
       'delete pods',
       'create configmaps',
       'create events.events.k8s.io',
+      'list events.events.k8s.io',
       'create networkpolicies.networking.k8s.io in netaudit-canary',
     ]);
   });
