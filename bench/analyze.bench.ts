@@ -182,6 +182,23 @@ function naive(cluster: SyntheticCluster, samples: number): NaiveResult {
   };
 }
 
+function withOnePolicyEdited(cluster: SyntheticCluster): SyntheticCluster {
+  const i = cluster.policies.findIndex((p) => p.spec.ingress?.[0]?.from?.[0]?.podSelector?.matchLabels?.app);
+  const np = cluster.policies[i] as NetworkPolicy;
+  const rule = np.spec.ingress?.[0];
+  const edited: NetworkPolicy = {
+    ...np,
+    spec: {
+      ...np.spec,
+      ingress: [
+        { ...rule, from: [{ podSelector: { matchLabels: { app: 'edited-in-review' } } }] },
+        ...(np.spec.ingress ?? []).slice(1),
+      ],
+    },
+  };
+  return { ...cluster, policies: cluster.policies.map((p, j) => (j === i ? edited : p)) };
+}
+
 function podWithLabels(pod: Pod, labels: Record<string, string>): Pod {
   return { ...pod, metadata: { ...pod.metadata, labels } };
 }
@@ -345,6 +362,10 @@ async function main(): Promise<void> {
     log(
       `\n== ${size}: ${fmtInt(shape.pods)} pods, ${fmtInt(shape.policies)} policies, ${fmtInt(shape.namespaces)} namespaces (${inputMiB} MiB of JSON)`,
     );
+    // The same cluster with one policy edited (its first ingress rule's peer): the size of a typical
+    // pull request, for `analyze --base`.
+    const headFile = join(args.dir, `cluster-${size}-edited.json`);
+    if (!existsSync(headFile)) writeList(withOnePolicyEdited(cluster), headFile);
     const someNs = cluster.pods[Math.floor(cluster.pods.length / 2)] as Pod;
     const podRef = `${someNs.metadata.namespace}/${someNs.metadata.name}`;
     const modes: [string, string[]][] = [
@@ -353,6 +374,7 @@ async function main(): Promise<void> {
       ['-o json (per pod)', ['analyze', '-f', file, '-o', 'json']],
       ['--from one pod', ['analyze', '-f', file, '--from', podRef]],
       ['--to one pod', ['analyze', '-f', file, '--to', podRef]],
+      ['--base, one policy edited', ['analyze', '-f', headFile, '--base', file, '-o', 'json']],
     ];
     const cli: CliRun[] = [];
     for (const [mode, argv] of modes) {
