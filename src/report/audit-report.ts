@@ -108,10 +108,18 @@ export function auditTable(view: AuditView, color: boolean): string {
   const out: string[] = [statsLine(view), ...profileLine(view)];
   if (view.nodes.length > 0) {
     const nodes = new Table({
-      head: ['node', 'verdict', 'probes', 'allow!', 'deny!', 'inconcl.', 'reason'],
+      head: [
+        'node',
+        'verdict',
+        'probes',
+        'unexpected\nallow',
+        'unexpected\ndeny',
+        'incon-\nclusive',
+        'reason',
+      ],
       style: { head: [], border: [] },
       wordWrap: true,
-      colWidths: [20, 15, 8, 8, 7, 10, 60],
+      colWidths: [20, 15, 8, 12, 12, 9, 56],
     });
     for (const v of view.nodes) {
       const style = v.status === 'enforcing' ? 'green' : v.status === 'not-enforcing' ? 'red' : 'yellow';
