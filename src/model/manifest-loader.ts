@@ -90,12 +90,27 @@ function deeperThan(value: unknown, max: number): PathSegment[] | undefined {
   return undefined;
 }
 
-/** Kubernetes decodes `field: null` as an unset field; so do we, before checking shapes. */
-function dropNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(dropNulls);
+/** Maps of strings: a null value there decodes as "" (Go's zero value), not as an absent key. */
+const STRING_MAPS = new Set(['labels', 'matchLabels']);
+/** Lists of strings: a null item decodes as ""; a null item of any other list we read is `{}`. */
+const STRING_LISTS = new Set(['policyTypes', 'values', 'except']);
+
+/**
+ * Null as Kubernetes decodes it, before checking shapes: a null field is unset, a null value in a
+ * map of strings is "", a null list item is the item type's zero value ("" or {}).
+ */
+function dropNulls(v: unknown, key?: string): unknown {
+  if (Array.isArray(v)) {
+    const zero = key !== undefined && STRING_LISTS.has(key) ? '' : {};
+    return v.map((x) => (x === null ? zero : dropNulls(x)));
+  }
   if (!isRecord(v)) return v;
   const out: Raw = {};
-  for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = dropNulls(x);
+  const strings = key !== undefined && STRING_MAPS.has(key);
+  for (const [k, x] of Object.entries(v)) {
+    if (x !== null) out[k] = dropNulls(x, k);
+    else if (strings) out[k] = '';
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@ import {
   isIPError,
   parseCIDR,
   parseIP,
+  unmapIPv4,
 } from '../policy/ip.ts';
 import type { PathSegment } from './field-path.ts';
 import { dns1123Label, labelKey, labelValue, portName } from './k8s-names.ts';
@@ -115,6 +116,11 @@ function validatePolicyPort(p: PolicyPort, path: Path): FieldIssue[] {
 function cidrProblem(text: string, path: Path): FieldIssue[] | CIDR {
   const c: CIDR | IPError = parseCIDR(text);
   if (isIPError(c)) return [err(path, c.error)];
+  if (c.family === 6 && unmapIPv4({ family: 6, value: c.base, legacyLeadingZeros: false }) !== undefined) {
+    return [
+      err(path, `"${text}" is an IPv4-mapped IPv6 CIDR, which the API server rejects; write it as IPv4`),
+    ];
+  }
   if (c.legacyLeadingZeros) {
     return [
       err(
@@ -177,13 +183,11 @@ function validatePeer(peer: Peer, path: Path): FieldIssue[] {
 
 export function validateNetworkPolicySpec(spec: Spec, path: Path): FieldIssue[] {
   const out = validateSelector(spec.podSelector ?? {}, [...path, 'podSelector']);
-  const seen = new Set<string>();
+  // The API server accepts a type listed twice; it means what it says once.
   spec.policyTypes?.forEach((t, i) => {
     const at: Path = [...path, 'policyTypes', i];
     if (!POLICY_TYPES.includes(t))
       out.push(err(at, `policy type "${t}" is not valid; use Ingress or Egress`));
-    else if (seen.has(t)) out.push(err(at, `policy type "${t}" is listed twice`));
-    seen.add(t);
   });
   const rules = [
     ...(spec.ingress ?? []).map((r, i) => ({
@@ -220,7 +224,6 @@ export function validatePodSpec(spec: PodSpecShape, path: Path): FieldIssue[] {
   if (spec.containers.length === 0)
     out.push(err([...path, 'containers'], 'a pod needs at least one container'));
   const containerNames = new Set<string>();
-  const portNames = new Set<string>();
   const lists = [
     { key: 'containers', list: spec.containers },
     { key: 'initContainers', list: spec.initContainers ?? [] },
@@ -228,6 +231,8 @@ export function validatePodSpec(spec: PodSpecShape, path: Path): FieldIssue[] {
   for (const { key, list } of lists) {
     list.forEach((c, i) => {
       const at: Path = [...path, key, i];
+      // Port names are unique within a container (the API server checks each container's list).
+      const portNames = new Set<string>();
       if (c.name === '') out.push(err([...at, 'name'], 'a container needs a name'));
       else {
         out.push(...errs([...at, 'name'], dns1123Label(c.name)));
@@ -249,7 +254,7 @@ export function validatePodSpec(spec: PodSpecShape, path: Path): FieldIssue[] {
             out.push(
               err(
                 [...pa, 'name'],
-                `port name "${p.name}" is used twice in this pod; port names must be unique`,
+                `port name "${p.name}" is used twice in this container; port names must be unique`,
               ),
             );
           }

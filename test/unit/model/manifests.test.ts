@@ -595,13 +595,6 @@ describe('validation: each rule names file, line, object and field, and skips on
       message: /policy type "Sideways" is not valid; use Ingress or Egress/,
     },
     {
-      title: 'a duplicate policy type',
-      text: policy('  podSelector: {}\n  policyTypes:\n  - Egress\n  - Egress # <-'),
-      object: 'NetworkPolicy prod/np',
-      field: 'spec.policyTypes[1]',
-      message: /listed twice/,
-    },
-    {
       title: 'an empty peer',
       text: policy('  podSelector: {}\n  ingress:\n  - from:\n    - {} # <-'),
       object: 'NetworkPolicy prod/np',
@@ -857,13 +850,13 @@ describe('validation: each rule names file, line, object and field, and skips on
       message: /no '-' at the start or end/,
     },
     {
-      title: 'a container port name used twice in the pod',
+      title: 'a container port name used twice in one container',
       text: pod(
-        '  containers:\n  - name: a\n    ports: [{containerPort: 80, name: web}]\n  - name: b\n    ports:\n    - containerPort: 81\n      name: web # <-',
+        '  containers:\n  - name: a\n    ports:\n    - {containerPort: 80, name: web}\n    - containerPort: 81\n      name: web # <-',
       ),
       object: 'Pod prod/p',
-      field: 'spec.containers[1].ports[0].name',
-      message: /port name "web" is used twice in this pod/,
+      field: 'spec.containers[0].ports[1].name',
+      message: /port name "web" is used twice in this container/,
     },
     {
       title: 'an invalid container port protocol',
@@ -1043,6 +1036,10 @@ ${policy('  podSelector: {}', 'good-b')}
   }
 
   const validEdgeCases: [string, string][] = [
+    [
+      'a policy type listed twice (the API server accepts it)',
+      '  podSelector: {}\n  policyTypes: [Egress, Egress]',
+    ],
     ['port 1 and endPort 65535', '  podSelector: {}\n  ingress:\n  - ports: [{port: 1, endPort: 65535}]'],
     ['endPort equal to port', '  podSelector: {}\n  ingress:\n  - ports: [{port: 80, endPort: 80}]'],
     [

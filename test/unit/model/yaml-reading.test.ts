@@ -279,3 +279,25 @@ metadata:
     );
   });
 });
+
+describe('null as the API server decodes it', () => {
+  it('reads a null label value as "" (a selector on role=""), not as no label', () => {
+    const r = load(
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a}\nspec:\n  podSelector:\n    matchLabels: {role: null}\n',
+    );
+    assert.deepEqual(r.issues, []);
+    assert.deepEqual(r.policies[0]?.object.spec.podSelector, { matchLabels: { role: '' } });
+  });
+
+  it('reads a null list item as its zero value: a port of every TCP port, an empty policy type', () => {
+    const ok = load(
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a}\nspec:\n  ingress: [{ports: [null]}]\n',
+    );
+    assert.deepEqual(ok.issues, []);
+    assert.deepEqual(ok.policies[0]?.object.spec.ingress, [{ ports: [{ protocol: 'TCP' }] }]);
+    const bad = load(
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: a}\nspec:\n  policyTypes: [null]\n',
+    );
+    assert.equal(bad.issues[0]?.field, 'spec.policyTypes[0]');
+  });
+});
