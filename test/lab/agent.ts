@@ -26,7 +26,9 @@ import {
 import { dirname, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
+import { type CniPod, ciliumCni } from './cilium-cni.ts';
 import {
+  ENFORCERS,
   K8S_VERSION,
   LAB_DIR,
   NETAUDIT_BIN,
@@ -55,6 +57,8 @@ const index = Number(arg('index'));
 const node = nodeSpec(index);
 if (arg('node') && arg('node') !== node.name)
   throw new Error(`--node ${arg('node')} does not match index ${index}`);
+const enforcer = ENFORCERS.find((e) => e === (arg('enforcer') ?? 'kube-router'));
+if (!enforcer) throw new Error(`--enforcer wants ${ENFORCERS.join(' or ')}, got ${arg('enforcer')}`);
 const kubeconfigFile = arg('kubeconfig') ?? resolve(LAB_DIR, `agent-${node.name}.kubeconfig`);
 const NODE_DIR = resolve(NODES_DIR, node.name);
 const PODS_DIR = resolve(NODE_DIR, 'pods');
@@ -415,6 +419,11 @@ async function killNetnsProcesses(netns: string): Promise<void> {
 async function teardownPodNetwork(rec: PodRec): Promise<void> {
   if (rec.hostNetwork) return;
   await killNetnsProcesses(rec.netns);
+  // Cilium removes the endpoint (or queues the removal while its agent is down) while the veth exists.
+  if (enforcer === 'cilium' && rec.veth && (await netnsExists(rec.netns))) {
+    const r = await ciliumCni('DEL', node, cniPod(rec));
+    if (!r.ok) L.warn({ pod: `${rec.namespace}/${rec.name}`, err: r.error }, 'CNI DEL failed');
+  }
   await run('ip', ['netns', 'del', rec.netns], { check: false });
   if (rec.veth) await run('ip', ['-n', node.netns, 'link', 'del', rec.veth], { check: false });
   await run('ip', ['-n', node.netns, 'route', 'del', `${rec.ip}/32`], { check: false });
@@ -428,6 +437,39 @@ let pollerRunning = false;
 
 function enforcerOff(): boolean {
   return existsSync(ENFORCER_OFF);
+}
+
+function cniPod(rec: PodRec): CniPod {
+  return {
+    uid: rec.uid,
+    namespace: rec.namespace,
+    name: rec.name,
+    ip: rec.ip,
+    netns: rec.netns,
+    veth: rec.veth ?? '',
+  };
+}
+
+/**
+ * Under Cilium, CNI ADD returns once the endpoint's programs and policy are loaded: the pod's command
+ * starts after it, never before (no fail-open window). A failed ADD leaves the pod Pending and is
+ * retried with backoff until the pod goes away. Under `enforcer-off` ADD still runs: only the agent's
+ * enforcement mode changed, as on a cluster whose CNI silently stopped enforcing.
+ */
+async function ciliumAdd(rt: PodRuntime): Promise<void> {
+  for (let delay = 500; !rt.deleting && !rt.gone && !stopping; delay = Math.min(delay * 2, 10_000)) {
+    const r = await ciliumCni('ADD', node, cniPod(rt.rec));
+    if (r.ok) return;
+    L.warn({ pod: `${rt.rec.namespace}/${rt.rec.name}`, err: r.error, retryMs: delay }, 'CNI ADD failed');
+    await sleep(delay);
+  }
+}
+
+/** The pod's rules (kube-router) or endpoint (Cilium) are in place: its command may start. */
+async function waitEnforced(rt: PodRuntime): Promise<void> {
+  if (rt.rec.hostNetwork) return;
+  if (enforcer === 'cilium') await ciliumAdd(rt);
+  else await waitProgrammed(rt.rec.ip);
 }
 
 function waitProgrammed(ip: string): Promise<void> {
@@ -996,7 +1038,7 @@ async function createPod(pod: k8s.V1Pod): Promise<void> {
   saveRec(rec);
   await writeStatus(rt);
   const tNet = performance.now();
-  if (!hostNetwork) await waitProgrammed(ip);
+  await waitEnforced(rt);
   if (rt.deleting || rt.gone) return;
   const tRules = performance.now();
   await prepareVolumes(rt);
@@ -1101,7 +1143,7 @@ async function adopt(rec: PodRec, pod: k8s.V1Pod): Promise<void> {
     await setupPodNetwork(rec);
     saveRec(rec);
     await writeStatus(rt);
-    if (!rec.hostNetwork) await waitProgrammed(rec.ip);
+    await waitEnforced(rt);
     await prepareVolumes(rt);
     if (rt.deleting || rt.gone) return;
     rec.phase = 'running';
@@ -1115,7 +1157,7 @@ async function adopt(rec: PodRec, pod: k8s.V1Pod): Promise<void> {
     if (!rec.hostNetwork && !(await netnsExists(rec.netns))) {
       // The pod network is gone (e.g. the machine rebooted): make it again, rules first, then restart.
       await setupPodNetwork(rec);
-      await waitProgrammed(rec.ip);
+      await waitEnforced(rt);
     }
     for (const c of rec.containers) {
       if (c.terminated) continue;

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 /** The lab's command line, called by scripts/lab (which first installs packages and builds). */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ENFORCERS } from './config.ts';
 import { LAB_IMAGE } from './image.ts';
 import { addExternal, clearFaults, down, drop, enforcerOff, leftovers, status, up } from './orchestrate.ts';
 import { sleep } from './sh.ts';
 
-const USAGE = `usage: scripts/lab up [--nodes N] [--external 203.0.113.X]...
+const USAGE = `usage: scripts/lab up [--nodes N] [--enforcer kube-router|cilium] [--external 203.0.113.X]...
        scripts/lab down
        scripts/lab status
        scripts/lab image
@@ -86,7 +87,15 @@ async function command(argv: string[]): Promise<number> {
       const nodes = n === undefined ? undefined : Number(n);
       if (nodes !== undefined && !(Number.isInteger(nodes) && nodes >= 1 && nodes <= 80))
         throw new Error('--nodes wants 1..80');
-      await up({ ...(nodes !== undefined ? { nodes } : {}), externals: f.get('external') ?? [] });
+      const e = one(f, 'enforcer');
+      const enforcer = ENFORCERS.find((x) => x === e);
+      if (e !== undefined && !enforcer)
+        throw new Error(`--enforcer wants ${ENFORCERS.join(' or ')}, got ${e}`);
+      await up({
+        ...(nodes !== undefined ? { nodes } : {}),
+        ...(enforcer ? { enforcer } : {}),
+        externals: f.get('external') ?? [],
+      });
       return 0;
     }
     case 'down':

@@ -29,6 +29,18 @@ export const PROM_OP_VERSION = process.env.PROM_OP_VERSION ?? 'v0.85.0';
 export const PROM_OP_CRDS = resolve(CACHE_DIR, `prometheus-operator-${PROM_OP_VERSION}`, 'crds');
 export const KUBE_ROUTER_BIN = resolve(CACHE_DIR, `kube-router-${KUBE_ROUTER_VERSION}`, 'bin', 'kube-router');
 
+/** The enforcer of NetworkPolicy on every node of a lab: one per lab, chosen at `up`. */
+export type Enforcer = 'kube-router' | 'cilium';
+export const ENFORCERS: readonly Enforcer[] = ['kube-router', 'cilium'];
+export const CILIUM_VERSION = process.env.CILIUM_VERSION ?? 'v1.20.2';
+/** cilium-agent, cilium-cni, cilium-dbg; bpf/ (datapath sources); crds/ (scripts/lab.d/build.sh cilium). */
+export const CILIUM_CACHE = resolve(CACHE_DIR, `cilium-${CILIUM_VERSION}`);
+export const CILIUM_BIN = resolve(CILIUM_CACHE, 'bin');
+/** Per node: bpffs/ (its own bpffs instance), run/ (bound on /run/cilium for its agent), lib/, logs. */
+export const CILIUM_LAB_DIR = resolve(LAB_DIR, 'cilium');
+export const ciliumNodeDir = (node: string) => resolve(CILIUM_LAB_DIR, node);
+export const ciliumSocket = (node: string) => resolve(ciliumNodeDir(node), 'run', 'cilium.sock');
+
 /** Addresses: only 198.18.0.0/15 (nodes, pods) and 203.0.113.0/24 (external stand-ins). */
 export const LAB_RANGES = ['198.18.0.0/15', '203.0.113.0/24'] as const;
 /**

@@ -7,6 +7,18 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import https from 'node:https';
 import { dirname, resolve } from 'node:path';
 import {
+  applyCiliumCrds,
+  ciliumAgentCommand,
+  ciliumDown,
+  ciliumHealth,
+  ciliumLeftovers,
+  ciliumPreconditions,
+  type PolicyMode,
+  prepareCiliumNode,
+  recordHostSysctls,
+  setPolicyEnforcement,
+} from './cilium.ts';
+import {
   AGENT,
   API_PORT,
   API_SERVER,
@@ -15,6 +27,7 @@ import {
   BRIDGE,
   BRIDGE_PREFIX,
   DEFAULT_EXTERNALS,
+  type Enforcer,
   ETCD_CLIENT,
   ETCD_PEER,
   EXTERNAL_PORTS,
@@ -306,6 +319,7 @@ export async function ensurePki(nodes: number[]): Promise<void> {
     ['controller-manager', '/O=system:masters/CN=system:kube-controller-manager'],
     ['scheduler', '/O=system:masters/CN=system:kube-scheduler'],
     ['kube-router', '/O=system:masters/CN=netaudit-lab-kube-router'],
+    ['cilium', '/O=system:masters/CN=netaudit-lab-cilium'],
   ];
   for (const i of nodes) {
     const n = nodeSpec(i);
@@ -490,7 +504,7 @@ function ensureKubeRouter(index: number): void {
   );
 }
 
-function ensureAgent(index: number): void {
+function ensureAgent(index: number, enforcer: Enforcer): void {
   const n = nodeSpec(index);
   ensureProcess(`agent-${n.name}`, [
     NODE_BIN,
@@ -500,6 +514,8 @@ function ensureAgent(index: number): void {
     n.name,
     '--index',
     String(index),
+    '--enforcer',
+    enforcer,
     '--kubeconfig',
     kubeconfigFor(`agent-${n.name}`),
   ]);
@@ -546,10 +562,44 @@ async function readyNodes(): Promise<Set<string>> {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Cilium (scripts/lab up --enforcer cilium)
+
+const ciliumAgentName = (index: number) => `cilium-agent-${nodeSpec(index).name}`;
+
+/**
+ * One agent per node, started one at a time after the Nodes exist: each compiles its datapath under
+ * one shared 300 s deadline, so two compiling at once on a small machine would share that budget.
+ */
+async function ensureCiliumAgents(nodes: number[]): Promise<void> {
+  say('Cilium CRDs');
+  await applyCiliumCrds();
+  for (const i of nodes) {
+    const n = nodeSpec(i);
+    const name = ciliumAgentName(i);
+    await prepareCiliumNode(n);
+    const mode: PolicyMode = readState().faults.enforcerOff.includes(n.name) ? 'never' : 'default';
+    const { argv, env } = ciliumAgentCommand(n, kubeconfigFor('cilium'), mode);
+    ensureProcess(name, argv, { netns: n.netns, env });
+    say(`waiting for ${name} (the first start compiles its datapath)`);
+    await waitFor(
+      `${name} healthy`,
+      async () => {
+        const rec = readState().processes[name];
+        if (!isAlive(rec)) throw new Error(`${name} exited; see ${rec?.log}`);
+        return (await ciliumHealth(n.name)).ok;
+      },
+      300_000,
+      250,
+    );
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
 // up
 
 export interface UpOptions {
   readonly nodes?: number;
+  readonly enforcer?: Enforcer;
   readonly externals?: readonly string[];
 }
 
@@ -580,9 +630,23 @@ export async function up(opts: UpOptions = {}): Promise<void> {
   const externals = [...new Set([...prev.externals, ...DEFAULT_EXTERNALS, ...(opts.externals ?? [])])];
   for (const [k, ip] of externals.entries()) externalSpec(ip, k + 1);
   await checkExternals(externals.filter((ip) => !prev.externals.includes(ip)));
+  // One enforcer per lab: switching means `down` first (the other's rules or programs would stay).
+  const running = Object.values(prev.processes).some((p) => isAlive(p));
+  const prevEnforcer = prev.enforcer ?? 'kube-router';
+  const enforcer = opts.enforcer ?? (running ? prevEnforcer : 'kube-router');
+  if (running && enforcer !== prevEnforcer)
+    throw new Error(
+      `the lab is up with ${prevEnforcer}; run scripts/lab down before up --enforcer ${enforcer}`,
+    );
+  if (enforcer === 'cilium') {
+    const pre = await ciliumPreconditions();
+    if (!pre.ok) throw new Error(pre.error);
+    recordHostSysctls(pre.sysctls);
+  }
   updateState((s) => {
     s.nodes = nodes;
     s.externals = externals;
+    s.enforcer = enforcer;
   });
   say('traffic safety: unreachable routes + uplink drops');
   await ensureSafety();
@@ -593,7 +657,7 @@ export async function up(opts: UpOptions = {}): Promise<void> {
   say('certificates and kubeconfigs');
   await ensurePki(nodes);
   await ensureControlPlane();
-  for (const i of nodes) ensureAgent(i);
+  for (const i of nodes) ensureAgent(i, enforcer);
   say('waiting for nodes Ready');
   await waitFor(
     'nodes Ready',
@@ -604,8 +668,11 @@ export async function up(opts: UpOptions = {}): Promise<void> {
     60_000,
     200,
   );
+  if (enforcer === 'cilium') await ensureCiliumAgents(nodes);
   // kube-router v2.1.0 exits when its Node does not exist yet: start it once the agent registered it.
-  const routers = nodes.filter((i) => !readState().faults.enforcerOff.includes(nodeSpec(i).name));
+  const routers = (enforcer === 'kube-router' ? nodes : []).filter(
+    (i) => !readState().faults.enforcerOff.includes(nodeSpec(i).name),
+  );
   for (const i of routers) ensureKubeRouter(i);
   say('waiting for kube-router to set up its chains');
   for (const i of routers) {
@@ -692,6 +759,7 @@ export async function addExternal(ip: string): Promise<void> {
 const STOP_ORDER = [
   'agent-',
   'kube-router-',
+  'cilium-agent-',
   'external-',
   'kube-scheduler',
   'kube-controller-manager',
@@ -739,6 +807,8 @@ export async function down(): Promise<void> {
   }
   await removeCommentedRules(/nalab-/);
   await restoreHostSysctls(s.hostSysctls);
+  // After every agent is gone: unmounting each node's bpffs frees its pinned programs and maps.
+  await ciliumDown();
   // Everything under .lab but the logs.
   if (existsSync(LAB_DIR)) {
     for (const f of readdirSync(LAB_DIR))
@@ -789,6 +859,7 @@ export async function leftovers(): Promise<string[]> {
   // `down` restored what it raised; a threshold still at exactly the lab's value was not put back.
   for (const [key, lab] of Object.entries(NEIGH_THRESHOLDS))
     if ((await out('sysctl', ['-n', key])).trim() === String(lab)) left.push(`sysctl ${key} = ${lab}`);
+  left.push(...(await ciliumLeftovers()));
   return left;
 }
 
@@ -827,6 +898,23 @@ export async function status(): Promise<number> {
     );
   }
   if (nodesLine) process.stdout.write(`ready     ${nodesLine}\n`);
+  const enforcer = s.enforcer ?? 'kube-router';
+  if (s.nodes.length) {
+    const health: string[] = [];
+    for (const i of s.nodes) {
+      const n = nodeSpec(i);
+      const off = s.faults.enforcerOff.includes(n.name) ? ' [fault enforcer-off]' : '';
+      if (enforcer === 'cilium') {
+        const h = await ciliumHealth(n.name);
+        if (!h.ok) allUp = false;
+        health.push(`${n.name} ${h.summary}${off}`);
+      } else {
+        const rec = s.processes[`kube-router-${n.name}`];
+        health.push(`${n.name} kube-router ${isAlive(rec) ? 'running' : 'stopped'}${off}`);
+      }
+    }
+    process.stdout.write(`enforcer  ${enforcer}: ${health.join('; ')}\n`);
+  }
   if (s.externals.length)
     process.stdout.write(`externals ${s.externals.join(' ')} (ports ${EXTERNAL_PORTS.join(' ')})\n`);
   if (s.faults.enforcerOff.length)
@@ -864,6 +952,13 @@ export async function enforcerOff(node?: string): Promise<void> {
     updateState((st) => {
       if (!st.faults.enforcerOff.includes(n.name)) st.faults.enforcerOff.push(n.name);
     });
+    if (s.enforcer === 'cilium') {
+      // Stopping the agent would not stop enforcement (its programs stay attached, pinned): a broken
+      // agent that lets everything through is one whose enforcement mode is `never`.
+      await setPolicyEnforcement(n.name, 'never');
+      say(`${n.name}: cilium-agent policy enforcement set to never`);
+      continue;
+    }
     const rec = s.processes[`kube-router-${n.name}`];
     if (rec) await stopProcess(rec, 3000);
     await flushEnforcer(n.netns);
@@ -934,6 +1029,18 @@ export async function clearFaults(): Promise<void> {
   updateState((st) => {
     st.faults.drops = [];
   });
+  if (s.enforcer === 'cilium') {
+    for (const name of off) {
+      rmSync(resolve(NODES_DIR, name, 'enforcer-off'), { force: true });
+      // Waits until every endpoint of the node is regenerated with enforcement back on.
+      await setPolicyEnforcement(name, 'default');
+      updateState((st) => {
+        st.faults.enforcerOff = st.faults.enforcerOff.filter((x) => x !== name);
+      });
+      say(`${name}: enforcement restored`);
+    }
+    return;
+  }
   for (const name of off) {
     const i = nodeIndexOf(name);
     if (i === undefined) continue;

@@ -1,7 +1,7 @@
 /** The lab's state file (.lab/state.json): what `up` made, so `down` can remove it, also after a crash. */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { STATE_FILE } from './config.ts';
+import { type Enforcer, STATE_FILE } from './config.ts';
 
 export interface ProcRecord {
   readonly pid: number;
@@ -22,6 +22,8 @@ export interface DropFault {
 
 export interface LabState {
   version: 1;
+  /** Absent in a state written before the lab had a second enforcer: kube-router. */
+  enforcer?: Enforcer;
   nodes: number[];
   externals: string[];
   /** The uplink the safety rules were written for (the default route's device when `up` ran). */
