@@ -12,6 +12,8 @@ import { resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import {
   API_SERVER,
+  ENFORCERS,
+  type Enforcer,
   EXTERNAL_PORTS,
   KUBECONFIG,
   NETTOOL,
@@ -63,6 +65,19 @@ export function labLooksUp(): boolean {
 }
 
 /**
+ * The enforcer tests run against: the running lab's; with no lab, NALAB_ENFORCER (default kube-router).
+ * Tests that meet a legitimate difference between enforcers branch on it, never loosen an assertion.
+ */
+export function labEnforcer(): Enforcer {
+  const s = readState();
+  if (s.enforcer && Object.values(s.processes).some((p) => isAlive(p))) return s.enforcer;
+  const env = process.env.NALAB_ENFORCER;
+  const e = ENFORCERS.find((x) => x === env);
+  if (env !== undefined && !e) throw new Error(`NALAB_ENFORCER wants ${ENFORCERS.join(' or ')}, got ${env}`);
+  return e ?? 'kube-router';
+}
+
+/**
  * Brings the lab up (idempotent) with no faults left over from an earlier test. Fails loudly (throws)
  * when the lab cannot come up: a lab test must never silently skip.
  */
@@ -71,7 +86,8 @@ export async function ensureLabUp(opts: { nodes?: number } = {}): Promise<void> 
   const s = readState();
   const enoughNodes = s.nodes.length >= (opts.nodes ?? 2);
   if (!labLooksUp() || !enoughNodes) {
-    await labCommand(['up', ...(opts.nodes ? ['--nodes', String(opts.nodes)] : [])]);
+    const enforcer = labEnforcer();
+    await labCommand(['up', '--enforcer', enforcer, ...(opts.nodes ? ['--nodes', String(opts.nodes)] : [])]);
   }
   const after = readState();
   if (after.faults.enforcerOff.length || after.faults.drops.length) await labCommand(['fault', 'clear']);

@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { agentApi } from '../../lab/cilium.ts';
 import { nodeSpec } from '../../lab/config.ts';
 import {
   createNamespace,
@@ -14,6 +15,7 @@ import {
   ensureLabUp,
   expectReach,
   labCommand,
+  labEnforcer,
   labNodes,
   serverPod,
   startPods,
@@ -26,6 +28,13 @@ const NS = `lab-faults-${Date.now().toString(36)}`;
 const ip = new Map<string, string>();
 const tcp = (pod: string, port = 80) => `tcp:${ip.get(pod)}:${port}`;
 const udp = (pod: string, port = 80) => `udp:${ip.get(pod)}:${port}`;
+
+/** The policy-enforcement mode a node's cilium-agent has realized. */
+async function realizedEnforcement(node: string): Promise<string | undefined> {
+  const r = await agentApi(node, 'GET', '/config');
+  return (JSON.parse(r.body) as { status?: { realized?: { 'policy-enforcement'?: string } } }).status
+    ?.realized?.['policy-enforcement'];
+}
 
 describe('lab faults', () => {
   let n1 = '';
@@ -66,12 +75,19 @@ describe('lab faults', () => {
   it('enforcer-off on the egress node opens its egress, not the other node’s ingress', async () => {
     await labCommand(['fault', 'enforcer-off', '--node', n1]);
     const s = readState();
-    assert.equal(isAlive(s.processes[`kube-router-${n1}`]), false);
-    assert.equal(isAlive(s.processes[`kube-router-${n2}`]), true);
-    const rules = await inNetns(nodeSpec(1).netns, 'iptables-save', []);
-    assert.doesNotMatch(rules.stdout, /KUBE-/);
-    const sets = await inNetns(nodeSpec(1).netns, 'ipset', ['list', '-n']);
-    assert.equal(sets.stdout.trim(), '');
+    if (labEnforcer() === 'cilium') {
+      // Cilium's fault is a live agent that stopped enforcing (its programs stay attached).
+      assert.equal(isAlive(s.processes[`cilium-agent-${n1}`]), true);
+      assert.equal(await realizedEnforcement(n1), 'never');
+      assert.equal(await realizedEnforcement(n2), 'default');
+    } else {
+      assert.equal(isAlive(s.processes[`kube-router-${n1}`]), false);
+      assert.equal(isAlive(s.processes[`kube-router-${n2}`]), true);
+      const rules = await inNetns(nodeSpec(1).netns, 'iptables-save', []);
+      assert.doesNotMatch(rules.stdout, /KUBE-/);
+      const sets = await inNetns(nodeSpec(1).netns, 'ipset', ['list', '-n']);
+      assert.equal(sets.stdout.trim(), '');
+    }
     await expectReach(NS, 'egress-locked', [tcp('c2'), udp('c2'), tcp('c1')], true);
     // Ingress to the node-2 pod is still enforced by node 2.
     await expectReach(NS, 'c1', [tcp('ingress-locked'), udp('ingress-locked')], false);

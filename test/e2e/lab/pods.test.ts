@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type * as k8s from '@kubernetes/client-node';
+import { endpointReady } from '../../lab/cilium.ts';
 import { podNetns } from '../../lab/config.ts';
 import {
   coreApi,
@@ -17,6 +18,7 @@ import {
   expectReach,
   LAB_IMAGE,
   LAB_TOOL_IMAGE,
+  labEnforcer,
   labExternals,
   labNodes,
   podNet,
@@ -88,9 +90,14 @@ describe('lab node agent', () => {
     assert.ok(cs?.state?.running?.startedAt);
     assert.equal(cs?.image, p.spec?.containers[0]?.image);
     assert.ok(cs?.containerID);
-    // Running implies programmed: kube-router's jump for the pod is in the node's FORWARD chain.
-    const rules = await inNetns('nalab-node-1', 'iptables', ['-S', 'KUBE-ROUTER-FORWARD']);
-    assert.match(rules.stdout, new RegExp(`-d ${ip.replaceAll('.', '\\.')}/32 .*KUBE-POD-FW-`));
+    if (labEnforcer() === 'cilium') {
+      // Running implies programmed: Cilium's endpoint for the pod is ready (CNI ADD returned).
+      assert.ok(await endpointReady('nalab-node-1', ip), `a ready Cilium endpoint for ${ip}`);
+    } else {
+      // Running implies programmed: kube-router's jump for the pod is in the node's FORWARD chain.
+      const rules = await inNetns('nalab-node-1', 'iptables', ['-S', 'KUBE-ROUTER-FORWARD']);
+      assert.match(rules.stdout, new RegExp(`-d ${ip.replaceAll('.', '\\.')}/32 .*KUBE-POD-FW-`));
+    }
     process.stderr.write(`# pod Running ${ms} ms after creation\n`);
   });
 
