@@ -38,7 +38,7 @@ export const analyzeCommand: CliCommand = {
       .option('output', {
         alias: 'o',
         type: 'string',
-        choices: ['table', 'json', 'markdown'],
+        choices: ['table', 'json', 'markdown', 'sarif'],
         default: 'table',
       })
       .option('classes', {
@@ -75,6 +75,17 @@ export const analyzeCommand: CliCommand = {
         type: 'string',
         choices: ['opened', 'closed', 'any'],
         describe: 'With --base: exit 1 when the change opens (closes, or either) any flow',
+      })
+      .option('lint', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'Policy lint (rule ids NA001-NA008, file and line) instead of the matrix; -o sarif implies it',
+      })
+      .option('fail-on-lint', {
+        type: 'string',
+        choices: ['error', 'warning', 'note'],
+        describe: 'With --lint: exit 1 when a finding has this severity or a higher one',
       })
       .option('explain', {
         type: 'string',

@@ -5,11 +5,13 @@
 // the factored form, which stays small at any size; tables and markdown draw matrices while a person
 // can read them and a summary past that. `--from`, `--to` and `--namespace` scope every output.
 
+import pkg from '../../package.json' with { type: 'json' };
 import { formatIssue, type ManifestIssue, UsageError } from '../errors.ts';
 import { classVerdicts, countCells, type PodVerdict, podVerdicts, type Scope } from '../expect/cells.ts';
 import { diffAnalyses } from '../expect/diff.ts';
 import { type Destination, ExpectationEngine, type ExpectClass } from '../expect/engine.ts';
 import { writeFactored } from '../expect/factored.ts';
+import { LINT_RULES, type LintFinding, type LintSeverity, lint } from '../expect/lint.ts';
 import type { ExternalTarget, PortSpec } from '../expect/ports.ts';
 import { summarize } from '../expect/summary.ts';
 import type { ObjectIssue } from '../model/cluster.ts';
@@ -24,6 +26,13 @@ import { renderSummaryMarkdown, renderSummaryText } from '../report/analysis-sum
 import { type ChangeJson, changeJson, renderDiffMarkdown, renderDiffText } from '../report/diff-report.ts';
 import { markdownIssues, markdownMatrices } from '../report/markdown.ts';
 import { type Cell, renderMatrices } from '../report/matrix-table.ts';
+import {
+  OPENED_FLOW_RULE,
+  openedFlowResult,
+  type SarifLocated,
+  type SarifRule,
+  sarifLog,
+} from '../report/sarif.ts';
 import { readManifestSources } from './files.ts';
 import { bufferedWriter, type Progress, startProgress } from './progress.ts';
 
@@ -32,7 +41,7 @@ export interface AnalyzeArgs {
   readonly port: readonly string[];
   readonly external: readonly string[];
   readonly profile: string;
-  readonly output: 'table' | 'json' | 'markdown';
+  readonly output: 'table' | 'json' | 'markdown' | 'sarif';
   readonly classes: boolean;
   readonly explain: readonly string[] | undefined;
   readonly from?: string | undefined;
@@ -42,6 +51,10 @@ export interface AnalyzeArgs {
   /** Compare with these manifests: what the change from them to `file` opens and closes. */
   readonly base?: readonly string[] | undefined;
   readonly failOn?: 'opened' | 'closed' | 'any' | undefined;
+  /** Policy lint instead of the matrix (implied by -o sarif). */
+  readonly lint?: boolean | undefined;
+  /** Exit 1 when lint finds something at this severity or above. */
+  readonly failOnLint?: LintSeverity | undefined;
 }
 
 export interface AnalyzeIO {
@@ -52,6 +65,8 @@ export interface AnalyzeIO {
   /** A terminal that shows progress (not CI, not a pipe). */
   readonly interactive?: boolean;
 }
+
+const VERSION: string = pkg.version;
 
 /** Verdicts a JSON listing may hold before the run asks for a narrower question (about 300 MB). */
 export const DEFAULT_MAX_VERDICTS = 1_000_000;
@@ -106,6 +121,8 @@ function locateIssues(load: LoadResult, issues: readonly ObjectIssue[]): Manifes
 
 export interface Analysis {
   readonly engine: ExpectationEngine;
+  /** The manifests as read, for locating findings. */
+  readonly loaded: LoadResult;
   readonly issues: readonly ManifestIssue[];
   readonly excluded: readonly { key: string; reason: string }[];
 }
@@ -125,6 +142,7 @@ export function analyzeLoaded(
   );
   return {
     engine,
+    loaded: load,
     issues: [...load.issues, ...locateIssues(load, engine.loadIssues)],
     excluded: engine.excluded,
   };
@@ -223,6 +241,8 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
     const exit = failed ? 2 : 0;
 
     if (args.explain) return explainFlow(engine, args, issues, io, progress, exit);
+    if (args.lint || args.output === 'sarif') return runLint(args, io, progress, { ...analysis, issues });
+    if (args.failOnLint) throw new UsageError('--fail-on-lint needs --lint (or -o sarif)');
 
     const scope = scopeOf(engine, args);
     const summary = {
@@ -355,14 +375,34 @@ async function runDiff(
   ];
   const failed = issues.some((i) => i.severity === 'error');
   const listed: ChangeJson[] = [];
+  const openedAt: SarifLocated[] = [];
   let opened = 0;
   let closed = 0;
   for (const c of diff.changes()) {
     if (c.after.allowed) opened++;
     else closed++;
-    if (listed.length < maxVerdicts) listed.push(changeJson(c));
+    if (listed.length >= maxVerdicts) continue;
+    const json = changeJson(c);
+    listed.push(json);
+    if (args.output === 'sarif' && c.after.allowed) {
+      const rule = c.after.ingress.allowedBy[0] ?? c.after.egress.allowedBy[0];
+      const at = rule
+        ? head.load.locate(
+            { kind: 'NetworkPolicy', namespace: rule.policy.namespace, name: rule.policy.name },
+            `spec.${rule.direction}[${rule.index}]`,
+          )
+        : undefined;
+      openedAt.push(openedFlowResult(json, { file: at?.file, line: at?.line }));
+    }
   }
   progress.stop();
+  if (args.output === 'sarif') {
+    const findings = lintResults(head.load, diff.head);
+    io.stdout(
+      `${JSON.stringify(sarifLog([...lintSarifRules(), OPENED_FLOW_RULE], [...findings.map((f) => f.sarif), ...openedAt], VERSION), null, 2)}\n`,
+    );
+    return failed ? 2 : gateLint(args, findings) || gateDiff(args, opened, closed) ? 1 : 0;
+  }
   const summary = { opened, closed, addedPods: diff.addedPods, removedPods: diff.removedPods };
   if (args.output === 'json') {
     if (opened + closed > maxVerdicts) throw tooBig('changed flows', opened + closed, maxVerdicts);
@@ -384,12 +424,114 @@ async function runDiff(
     );
   }
   if (failed) return 2;
+  return gateDiff(args, opened, closed) ? 1 : 0;
+}
+
+function gateDiff(args: AnalyzeArgs, opened: number, closed: number): boolean {
   const gate = args.failOn;
-  const hit =
+  return (
     (gate === 'opened' && opened > 0) ||
     (gate === 'closed' && closed > 0) ||
-    (gate === 'any' && opened + closed > 0);
-  return hit ? 1 : 0;
+    (gate === 'any' && opened + closed > 0)
+  );
+}
+
+const SEVERITY_RANK: Record<LintSeverity, number> = { note: 0, warning: 1, error: 2 };
+
+function gateLint(args: AnalyzeArgs, findings: readonly LocatedFinding[]): boolean {
+  const at = args.failOnLint;
+  return (
+    at !== undefined && findings.some((f) => SEVERITY_RANK[f.finding.rule.severity] >= SEVERITY_RANK[at])
+  );
+}
+
+interface LocatedFinding {
+  readonly finding: LintFinding;
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly object: string;
+  readonly sarif: SarifLocated;
+}
+
+function lintResults(load: LoadResult, engine: ExpectationEngine): LocatedFinding[] {
+  return lint(engine).map((finding) => {
+    const ref = {
+      kind: finding.object.kind,
+      namespace: finding.object.kind === 'Namespace' ? undefined : finding.object.namespace,
+      name: finding.object.name,
+    };
+    const at = load.locate(ref, finding.field ?? 'metadata.name');
+    const object = `${finding.object.kind} ${finding.object.namespace ? `${finding.object.namespace}/` : ''}${finding.object.name}${finding.field ? ` ${finding.field}` : ''}`;
+    return {
+      finding,
+      file: at?.file,
+      line: at?.line,
+      object,
+      sarif: {
+        ruleId: finding.rule.id,
+        ruleName: finding.rule.name,
+        level: finding.rule.severity,
+        message: finding.message,
+        file: at?.file,
+        line: at?.line,
+        object,
+      },
+    };
+  });
+}
+
+function lintSarifRules(): SarifRule[] {
+  return Object.values(LINT_RULES).map((r) => ({
+    id: r.id,
+    name: r.name,
+    level: r.severity,
+    description: r.description,
+  }));
+}
+
+function runLint(args: AnalyzeArgs, io: AnalyzeIO, progress: Progress, analysis: Analysis): number {
+  const located = lintResults(analysis.loaded, analysis.engine);
+  progress.stop();
+  const failed = analysis.issues.some((i) => i.severity === 'error');
+  if (args.output === 'sarif') {
+    io.stdout(
+      `${JSON.stringify(
+        sarifLog(
+          lintSarifRules(),
+          located.map((f) => f.sarif),
+          VERSION,
+        ),
+        null,
+        2,
+      )}\n`,
+    );
+  } else if (args.output === 'json') {
+    const count = (s: LintSeverity) => located.filter((f) => f.finding.rule.severity === s).length;
+    const findings = located.map((f) => ({
+      rule: f.finding.rule.id,
+      name: f.finding.rule.name,
+      severity: f.finding.rule.severity,
+      message: f.finding.message,
+      object: f.object,
+      ...(f.file ? { file: f.file } : {}),
+      ...(f.line ? { line: f.line } : {}),
+      ...(f.finding.field ? { field: f.finding.field } : {}),
+    }));
+    const summary = { errors: count('error'), warnings: count('warning'), notes: count('note') };
+    io.stdout(`${JSON.stringify({ summary, findings, issues: analysis.issues.map(issueJson) }, null, 2)}\n`);
+  } else {
+    for (const i of analysis.issues) io.stderr(`${formatIssue(i)}\n`);
+    const bullet = args.output === 'markdown' ? '- ' : '';
+    const lines = located.map(
+      (f) =>
+        `${bullet}${f.file ? `${f.file}${f.line ? `:${f.line}` : ''}: ` : ''}${f.finding.rule.severity} ${f.finding.rule.id} ${f.finding.rule.name}: ${f.finding.message}`,
+    );
+    const head = located.length === 0 ? 'Lint: no finding.' : `Lint: ${located.length} finding(s).`;
+    const title = args.output === 'markdown' ? '### netaudit lint\n' : '';
+    io.stdout(`${[title, head, ...lines].filter(Boolean).join('\n')}\n`);
+  }
+  if (failed) return 2;
+  return gateLint(args, located) ? 1 : 0;
 }
 
 function explainFlow(

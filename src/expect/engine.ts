@@ -413,6 +413,11 @@ export class ExpectationEngine {
     return verdictSignature(this.verdict(src, dst, port, protocol));
   }
 
+  /** Does a namespace selector match a namespace (its labels as the engine holds them)? */
+  namespaceMatchesSelector(selector: CompiledSelector, namespace: string): boolean {
+    return this.namespaceMatches(selector, namespace);
+  }
+
   /** Classes whose pods a peer matches (for rule reach, factored output and queries). */
   classesMatchingPeer(policy: CompiledPolicy, peer: PeerMatcher): EngineClass[] {
     const out: EngineClass[] = [];
@@ -748,7 +753,8 @@ export class ExpectationEngine {
 
   private podPeersReach(policy: CompiledPolicy, rule: CompiledRule, other: Endpoint): boolean {
     if (rule.peers.kind === 'any-peer') return false;
-    for (const p of rule.peers.peers) if (p.kind !== 'ip-block' && this.peerMatches(policy, p, other)) return true;
+    for (const p of rule.peers.peers)
+      if (p.kind !== 'ip-block' && this.peerMatches(policy, p, other)) return true;
     return false;
   }
 
