@@ -111,3 +111,20 @@ describe('analyze --base', () => {
     await assert.rejects(run({ base: undefined, failOn: 'opened' }), /--fail-on needs --base/);
   });
 });
+
+test('the CI example runs only commands netaudit accepts, with the exit codes it relies on', async () => {
+  const workflow = readFileSync(`${root}examples/ci/netaudit-pull-request.yaml`, 'utf8');
+  const commands = [...workflow.matchAll(/^\s+netaudit (analyze -f [^>\n]*)/gm)].map((m) =>
+    (m[1] ?? '').trim(),
+  );
+  assert.equal(commands.length, 2);
+  const { spawnSync } = await import('node:child_process');
+  for (const command of commands) {
+    const argv = command
+      .split(/\s+/)
+      .map((a) => (a === '/tmp/render/head' ? head : a === '/tmp/render/base' ? base : a));
+    const r = spawnSync(`${root}bin/netaudit`, argv, { encoding: 'utf8' });
+    // 1: the change opens a flow (the workflow's gate); never 2 (usage or input errors).
+    assert.ok(r.status === 0 || r.status === 1, `${command}: exit ${r.status}: ${r.stderr}`);
+  }
+});
