@@ -59,7 +59,9 @@ export function renderSummaryText(s: AnalysisSummary): string {
     pairs.push(
       ...s.pairs.slice(0, SUMMARY_ROWS).map((p) => [p.from, p.to, String(p.allowed), String(p.denied)]),
     );
-    out.push(`Namespace pairs, most allowed flows first (a flow: source pod, destination pod, port). ${pairShape(s.pairs)}`);
+    out.push(
+      `Namespace pairs, most allowed flows first (a flow: source pod, destination pod, port). ${pairShape(s.pairs)}`,
+    );
     out.push(pairs.toString());
     const restPairs = more(s.pairs.length - SUMMARY_ROWS, 'namespace pairs');
     if (restPairs) out.push(restPairs);
