@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateCluster, parseShape, Rng } from '../../bench/synthetic.ts';
+import { ExpectationEngine, verdictSignature } from '../../src/expect/engine.ts';
 import { classesOf } from '../../src/model/classes.ts';
 import { buildSnapshot, evalContext } from '../../src/model/cluster.ts';
-import { ExpectationEngine, verdictSignature } from '../../src/expect/engine.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
 import { PROFILES } from '../../src/policy/profiles.ts';
 import type { PodInfo } from '../../src/policy/types.ts';
