@@ -39,7 +39,7 @@ import { nodeReason } from '../report/nodes.ts';
 import { CANARY_PODS_PER_NODE, CANARY_POLICY, canaryChecksFit, canaryPods, canaryPolicy } from './canary.ts';
 import { enforcedChanges } from './enforcement.ts';
 import type { EventLimits } from './event-limits.ts';
-import { mergeNodeVerdicts, nodeTransitions } from './node-health.ts';
+import { mergeNodeVerdicts, nodeTransitions, reportedBroken } from './node-health.ts';
 import { nextCanaryCheck, nextFullRound, type RoundKind } from './schedule.ts';
 
 /** What every round is probed with, as `netaudit audit` takes it. */
@@ -152,6 +152,8 @@ export class Controller {
   private schedulableNodes = 0;
   /** Each node's enforcement as the runs so far have shown it (see node-health.ts). */
   private nodeVerdicts: ReadonlyMap<string, NodeVerdict> = new Map();
+  /** The nodes an earlier leader left broken (open NodeNotEnforcing Events) were read this term. */
+  private nodesAdopted = false;
   /** Owner ConfigMaps without pods were swept by label this leadership term (no ConfigMap list in RBAC). */
   private ownersSwept = false;
 
@@ -179,6 +181,9 @@ export class Controller {
         options.metrics.setMismatches([]);
         // Events too: the new leader adopts the open ones; this replica adopts them again if it leads.
         this.events.forget();
+        this.nodeVerdicts = new Map();
+        this.nodesAdopted = false;
+        options.metrics.setNodeVerdicts([]);
         this.standing = [];
         this.standingCells = [];
         for (const runner of this.runners) void runner.cleanup();
@@ -825,6 +830,24 @@ export class Controller {
       failedPods: report.failedPods,
       planned: new Set([...report.rotation.assignment.values()].flat()),
     });
+    if (!this.nodesAdopted) {
+      // A node an earlier leader reported broken is broken until shown otherwise: no second
+      // Warning if it still is, and its NodeEnforcing if it recovered while no leader watched.
+      try {
+        const prior = new Map(this.nodeVerdicts);
+        for (const e of await this.events.openNodeWarnings()) {
+          const name = e.regarding?.name;
+          if (name && !prior.has(name)) prior.set(name, reportedBroken(name));
+        }
+        this.nodeVerdicts = prior;
+        this.nodesAdopted = true;
+      } catch (err) {
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'could not read open NodeNotEnforcing events',
+        );
+      }
+    }
     const next = mergeNodeVerdicts(this.nodeVerdicts, verdicts);
     const { broke, recovered } = nodeTransitions(this.nodeVerdicts, next);
     this.nodeVerdicts = next;
