@@ -49,3 +49,19 @@ export function nodeTransitions(
   }
   return { broke, recovered };
 }
+
+/**
+ * A node an earlier leader reported not enforcing (an open NodeNotEnforcing Event), as the new
+ * leader's starting point: no evidence of its own yet, so no counts.
+ */
+export function reportedBroken(name: string): NodeVerdict {
+  return {
+    name,
+    status: 'not-enforcing',
+    probes: 0,
+    unexpectedAllow: 0,
+    unexpectedDeny: 0,
+    inconclusive: 0,
+    evidence: { kind: 'evidence', leaked: 0, held: 0, examples: [] },
+  };
+}

@@ -315,8 +315,17 @@ export class EventRecorder {
 
   /** One Event regarding a Node: `NodeNotEnforcing` (Warning) or `NodeEnforcing` (Normal). */
   async node(name: string, type: 'Warning' | 'Normal', reason: string, note: string): Promise<void> {
+    const warning = reason === REASON_NODE_NOT_ENFORCING;
+    // A node back to enforcing closes its open Warnings, whichever replica wrote them.
+    if (!warning) {
+      for (const e of await this.openNodeWarnings()) if (e.regarding?.name === name) await this.close(e);
+    }
     await this.sink.create(CLUSTER_EVENTS_NAMESPACE, {
-      metadata: { generateName: 'netaudit-', namespace: CLUSTER_EVENTS_NAMESPACE },
+      metadata: {
+        generateName: 'netaudit-',
+        namespace: CLUSTER_EVENTS_NAMESPACE,
+        ...(warning ? { labels: { [LABEL_OPEN]: 'true' } } : {}),
+      },
       eventTime: new k8s.V1MicroTime(),
       reportingController: REPORTING_CONTROLLER,
       reportingInstance: this.instance,
@@ -328,7 +337,17 @@ export class EventRecorder {
     });
   }
 
-  /** Marks a mismatch Event closed, so that no later leader adopts it. */
+  /** Open `NodeNotEnforcing` Warnings netaudit wrote (any replica): the nodes a new leader knows are broken. */
+  async openNodeWarnings(): Promise<k8s.EventsV1Event[]> {
+    return (await this.sink.list(`${LABEL_OPEN}=true`)).filter(
+      (e) =>
+        e.reportingController === REPORTING_CONTROLLER &&
+        e.reason === REASON_NODE_NOT_ENFORCING &&
+        e.regarding?.kind === 'Node',
+    );
+  }
+
+  /** Marks a mismatch (or node) Event closed, so that no later leader adopts it. */
   private async close(e: k8s.EventsV1Event): Promise<void> {
     const namespace = e.metadata?.namespace ?? 'default';
     await this.sink.replace(namespace, e.metadata?.name ?? '', {

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import type * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import type { NodeStatus, NodeVerdict, NotCovered } from '../../../src/audit/nodes.ts';
-import { mergeNodeVerdicts, nodeTransitions } from '../../../src/controller/node-health.ts';
+import { mergeNodeVerdicts, nodeTransitions, reportedBroken } from '../../../src/controller/node-health.ts';
 import { EventRecorder, type EventSink } from '../../../src/kube/events.ts';
 import { Metrics } from '../../../src/report/metrics.ts';
 
@@ -94,6 +94,19 @@ describe('node verdicts across runs', () => {
     );
   });
 
+  test('after a leader change: a node the old leader reported broken gets no second Warning, and its NodeEnforcing when it recovered', () => {
+    const inherited = map(reportedBroken('a'), reportedBroken('b'));
+    const next = mergeNodeVerdicts(inherited, [verdict('a', 'not-enforcing'), verdict('b', 'enforcing')]);
+    const t = nodeTransitions(inherited, next);
+    assert.deepEqual(t.broke, []);
+    assert.deepEqual(
+      t.recovered.map((v) => v.name),
+      ['b'],
+    );
+    // A run that learned nothing about it keeps the old leader's word.
+    assert.equal(mergeNodeVerdicts(inherited, [verdict('a', 'unknown')]).get('a')?.status, 'not-enforcing');
+  });
+
   test('netaudit_node_enforcing: 1 enforcing, 0 not-enforcing or partial, no series while unknown or not covered', async () => {
     const m = new Metrics({ processMetrics: false });
     m.setNodeVerdicts([
@@ -114,15 +127,24 @@ describe('node verdicts across runs', () => {
     ]);
   });
 
-  test('a node Event regards the Node, in the default namespace, from netaudit', async () => {
+  test('a node Event regards the Node, in the default namespace, from netaudit; NodeEnforcing closes the open Warning', async () => {
     const created: { namespace: string; body: k8s.EventsV1Event }[] = [];
+    const replaced: k8s.EventsV1Event[] = [];
     const sink: EventSink = {
       create: async (namespace, body) => {
         created.push({ namespace, body });
+        return { ...body, metadata: { ...body.metadata, name: `e${created.length}` } };
+      },
+      replace: async (_n, _name, body) => {
+        replaced.push(body);
         return body;
       },
-      replace: async (_n, _name, body) => body,
-      list: async () => [],
+      list: async (selector) =>
+        created
+          .map((c) => ({ ...c.body, metadata: { ...c.body.metadata, name: 'e1' } }))
+          .filter(
+            (e) => selector === 'netaudit.io/open=true' && e.metadata.labels?.['netaudit.io/open'] === 'true',
+          ),
     };
     const recorder = new EventRecorder(sink, 'netaudit-0', pino({ level: 'silent' }));
     await recorder.node(
@@ -138,5 +160,15 @@ describe('node verdicts across runs', () => {
     assert.equal(e?.body.reason, 'NodeNotEnforcing');
     assert.equal(e?.body.type, 'Warning');
     assert.equal(e?.body.reportingController, 'netaudit.io/controller');
+    assert.equal(e?.body.metadata?.labels?.['netaudit.io/open'], 'true');
+    assert.deepEqual(
+      (await recorder.openNodeWarnings()).map((w) => w.regarding?.name),
+      ['node-1'],
+    );
+    await recorder.node('node-1', 'Normal', 'NodeEnforcing', 'node-1 enforces NetworkPolicy again: ...');
+    assert.equal(replaced.length, 1, 'the open Warning is closed');
+    assert.equal(replaced[0]?.metadata?.labels?.['netaudit.io/open'], 'false');
+    assert.equal(created[1]?.body.reason, 'NodeEnforcing');
+    assert.equal(created[1]?.body.metadata?.labels, undefined);
   });
 });
