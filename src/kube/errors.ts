@@ -68,7 +68,7 @@ export function kubeError(call: ApiCall, e: unknown): KubeApiError {
     status === 401
       ? ' (the credentials were refused: check the kubeconfig)'
       : status === 403
-        ? ` (no permission: grant ${call.verb} on ${call.resource}; see manifests/rbac.yaml)`
+        ? ` (no permission: grant ${call.verb} on ${call.resource}${call.namespace ? ` in namespace ${call.namespace}` : ' in every namespace'}; the controller's are in manifests/base/rbac.yaml)`
         : status === undefined
           ? ' (is the API server reachable?)'
           : '';

@@ -124,4 +124,26 @@ describe('API failures in logs', () => {
       'connect ECONNREFUSED 127.0.0.1:6443',
     );
   });
+
+  test('a refusal names the verb, the resource and the namespace to grant', () => {
+    const forbidden = new k8s.ApiException(
+      403,
+      'HTTP-Code: 403',
+      JSON.stringify({
+        kind: 'Status',
+        status: 'Failure',
+        message:
+          'pods is forbidden: User "alice" cannot create resource "pods" in API group "" in the namespace "shop"',
+        reason: 'Forbidden',
+        code: 403,
+      }),
+      {},
+    );
+    const e = kubeError({ verb: 'create', resource: 'pods', namespace: 'shop' }, forbidden);
+    assert.equal(
+      e.message,
+      'create pods shop: pods is forbidden: User "alice" cannot create resource "pods" in API group "" in the namespace "shop" (no permission: grant create on pods in namespace shop; the controller\'s are in manifests/base/rbac.yaml)',
+    );
+    assert.equal(formatApiFailure(apiFailure(e)).startsWith('403 Forbidden: create pods shop: '), true);
+  });
 });
