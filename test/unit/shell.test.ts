@@ -18,7 +18,7 @@ function isBash(file: string): boolean {
 
 function scripts(): string[] {
   const found: string[] = [];
-  for (const dir of ['scripts', 'scripts/lab.d', 'scripts/setup.d']) {
+  for (const dir of ['scripts', 'scripts/lab.d', 'scripts/setup.d', 'bench/peers']) {
     for (const name of readdirSync(join(REPO, dir)).sort()) {
       const rel = `${dir}/${name}`;
       if (isBash(join(REPO, rel))) found.push(rel);
@@ -43,6 +43,7 @@ describe('shell scripts', () => {
       'scripts/lab',
       'scripts/kind',
       'scripts/node-env.sh',
+      'bench/peers/build-cyclonus.sh',
       '.ci/run',
     ]) {
       assert.ok(files.includes(f), `${f} is checked (found: ${files.join(', ')})`);
