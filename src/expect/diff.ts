@@ -102,45 +102,34 @@ export function diffAnalyses(
   const sourceSet = new Set(asSource);
   const externalTargets = head.externals();
   const comparedCells =
-    asSource.length * (all.length + Math.max(externalTargets.length, 0)) +
+    asSource.length * (all.length + externalTargets.length) +
     (all.length - asSource.length) * (asDestination.length + (externals ? externalTargets.length : 0));
 
   function* changesOf(): Generator<FlowChange> {
-    const compare = function* (src: Joint, dst: Joint): Generator<FlowChange> {
-      const bd = destinationOf(base, dst.base);
-      const hd = destinationOf(head, dst.head);
+    /** The ports on which a source's verdict towards a destination differs between the two sides. */
+    const differing = function* (src: Joint, bd: Destination, hd: Destination) {
       for (const p of unionPorts(base.portsOf(bd), head.portsOf(hd))) {
         if (base.allows(src.base, bd, p.port, p.protocol) === head.allows(src.head, hd, p.port, p.protocol))
           continue;
         const before = base.verdict(src.base, bd, p.port, p.protocol);
         const after = head.verdict(src.head, hd, p.port, p.protocol);
-        for (const from of src.members)
-          for (const to of dst.members) {
-            if (from.key === to.key) continue;
-            yield { from, to: { kind: 'pod', pod: to }, port: p.port, protocol: p.protocol, before, after };
-          }
+        yield { port: p.port, protocol: p.protocol, before, after };
       }
+    };
+    const compare = function* (src: Joint, dst: Joint): Generator<FlowChange> {
+      for (const cell of differing(src, destinationOf(base, dst.base), destinationOf(head, dst.head)))
+        for (const from of src.members)
+          for (const to of dst.members)
+            if (from.key !== to.key) yield { from, to: { kind: 'pod', pod: to }, ...cell };
     };
     const compareExternal = function* (src: Joint): Generator<FlowChange> {
       for (const target of externalTargets) {
         const bd = base.destinationOf(`ip:${target.text}`);
         const hd = head.destinationOf(`ip:${target.text}`);
         if (!bd || !hd) continue;
-        for (const p of unionPorts(base.portsOf(bd), head.portsOf(hd))) {
-          if (base.allows(src.base, bd, p.port, p.protocol) === head.allows(src.head, hd, p.port, p.protocol))
-            continue;
-          const before = base.verdict(src.base, bd, p.port, p.protocol);
-          const after = head.verdict(src.head, hd, p.port, p.protocol);
+        for (const cell of differing(src, bd, hd))
           for (const from of src.members)
-            yield {
-              from,
-              to: { kind: 'external', text: target.text },
-              port: p.port,
-              protocol: p.protocol,
-              before,
-              after,
-            };
-        }
+            yield { from, to: { kind: 'external', text: target.text }, ...cell };
       }
     };
     for (const src of asSource) {

@@ -39,7 +39,7 @@ import {
 } from '../model/k8s.ts';
 import { ipBlockContains } from '../policy/cidr.ts';
 import { compilePolicy } from '../policy/compile.ts';
-import { type EvalContext, portMatches } from '../policy/evaluate.ts';
+import { type EvalContext, peerMatches, portMatches } from '../policy/evaluate.ts';
 import { type CompiledSelector, selectorMatches } from '../policy/labels.ts';
 import type { CniProfile } from '../policy/profiles.ts';
 import type {
@@ -236,6 +236,7 @@ export class ExpectationEngine {
       profile,
       policiesIn: (ns) => this.policyLists.get(ns) ?? [],
       namespaceLabels: (ns): Labels => this.namespaces.get(ns)?.labels ?? { [NAMESPACE_NAME_LABEL]: ns },
+      namespaceMatches: (selector, ns) => this.namespaceMatches(selector, ns),
     };
   }
 
@@ -597,28 +598,7 @@ export class ExpectationEngine {
   }
 
   private peerMatches(policy: CompiledPolicy, peer: PeerMatcher, other: Endpoint): boolean {
-    switch (peer.kind) {
-      case 'pods-in-policy-namespace':
-        return (
-          other.kind === 'pod' &&
-          other.pod.namespace === policy.ref.namespace &&
-          selectorMatches(peer.pods, other.pod.labels)
-        );
-      case 'pods-in-namespaces':
-        return (
-          other.kind === 'pod' &&
-          this.namespaceMatches(peer.namespaces, other.pod.namespace) &&
-          selectorMatches(peer.pods, other.pod.labels)
-        );
-      case 'ip-block':
-        if (other.kind === 'external') return ipBlockContains(peer.block, other.ip);
-        return (
-          this.profile.ipBlockMatchesPodIPs.value &&
-          other.pod.ips.some((ip) => ipBlockContains(peer.block, ip))
-        );
-      default:
-        return assertNever(peer);
-    }
+    return peerMatches(this.ctx, policy, peer, other);
   }
 
   private namespaceMatches(selector: CompiledSelector, namespace: string): boolean {

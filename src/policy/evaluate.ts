@@ -3,7 +3,7 @@
 // ClusterNetworkPolicy's Admin tier before it and Baseline tier after it (Accept / Deny / Pass).
 import type { Labels } from '../model/k8s.ts';
 import { ipBlockContains } from './cidr.ts';
-import { selectorMatches } from './labels.ts';
+import { type CompiledSelector, selectorMatches } from './labels.ts';
 import type { CniProfile } from './profiles.ts';
 import type {
   CompiledPolicy,
@@ -28,6 +28,8 @@ export interface EvalContext {
   namespaceLabels(namespace: string): Labels;
   /** Optional memo of policiesSelecting (the matrix evaluates the same subjects many times). */
   readonly selectionMemo?: WeakMap<PodInfo, Partial<Record<Direction, CompiledPolicy[]>>>;
+  /** Optional cache of a namespace selector's answer per namespace (the engine asks it per verdict). */
+  namespaceMatches?(selector: CompiledSelector, namespace: string): boolean;
 }
 
 /** What one direction looks like to a tier: who is protected, who is on the other end, what port. */
@@ -83,7 +85,9 @@ export function peerMatches(
     case 'pods-in-namespaces':
       return (
         other.kind === 'pod' &&
-        selectorMatches(peer.namespaces, ctx.namespaceLabels(other.pod.namespace)) &&
+        (ctx.namespaceMatches
+          ? ctx.namespaceMatches(peer.namespaces, other.pod.namespace)
+          : selectorMatches(peer.namespaces, ctx.namespaceLabels(other.pod.namespace))) &&
         selectorMatches(peer.pods, other.pod.labels)
       );
     case 'ip-block':

@@ -1,5 +1,5 @@
 // Runs the analyze pipeline on files (as the CLI does) and answers questions about its verdicts.
-import { type Analysis, analyzeLoaded } from '../../src/cli/analyze.ts';
+import { type Analysis, type AnalyzeArgs, analyzeLoaded, runAnalyze } from '../../src/cli/analyze.ts';
 import { readManifestSources } from '../../src/cli/files.ts';
 import { type PodVerdict, podVerdicts } from '../../src/expect/cells.ts';
 import type { ExternalTarget } from '../../src/expect/ports.ts';
@@ -44,4 +44,34 @@ export async function analyzePaths(
     },
     flows: () => [...index.keys()],
   };
+}
+
+/** `netaudit analyze` in process with the CLI's defaults; its exit code and what it printed. */
+export async function runAnalyzeWith(
+  args: Partial<AnalyzeArgs>,
+): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runAnalyze(
+    {
+      file: [],
+      port: [],
+      external: [],
+      profile: 'generic',
+      output: 'table',
+      classes: false,
+      explain: undefined,
+      ...args,
+    },
+    {
+      stdout: (s) => {
+        out += s;
+      },
+      stderr: (s) => {
+        err += s;
+      },
+      color: false,
+    },
+  );
+  return { code, out, err };
 }

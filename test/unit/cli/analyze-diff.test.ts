@@ -6,7 +6,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { type AnalyzeArgs, runAnalyze } from '../../../src/cli/analyze.ts';
+import type { AnalyzeArgs } from '../../../src/cli/analyze.ts';
+import { runAnalyzeWith } from '../../support/analyze.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'netaudit-diff-'));
@@ -29,24 +30,7 @@ writeFileSync(
   'apiVersion: v1\nkind: Pod\nmetadata: { name: cache, labels: { role: cache } }\nspec:\n  containers: [{ name: c, image: redis, ports: [{ containerPort: 6379 }] }]\n',
 );
 
-async function run(partial: Partial<AnalyzeArgs>): Promise<{ code: number; out: string }> {
-  let out = '';
-  const code = await runAnalyze(
-    {
-      file: [head],
-      base: [base],
-      port: [],
-      external: [],
-      profile: 'generic',
-      output: 'table',
-      classes: false,
-      explain: undefined,
-      ...partial,
-    },
-    { stdout: (s) => (out += s), stderr: () => undefined, color: false },
-  );
-  return { code, out };
-}
+const run = (partial: Partial<AnalyzeArgs>) => runAnalyzeWith({ file: [head], base: [base], ...partial });
 
 describe('analyze --base', () => {
   test('-o json lists the opened flow with the rule that now allows it, and the new pod apart', async () => {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import AjvDraft04 from 'ajv-draft-04';
-import { type AnalyzeArgs, runAnalyze } from '../../../src/cli/analyze.ts';
+import type { AnalyzeArgs } from '../../../src/cli/analyze.ts';
+import { runAnalyzeWith } from '../../support/analyze.ts';
 
 const require = createRequire(import.meta.url);
 const schema = JSON.parse(
@@ -24,23 +25,7 @@ const root = new URL('../../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'netaudit-sarif-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function run(partial: Partial<AnalyzeArgs>): Promise<{ code: number; out: string }> {
-  let out = '';
-  const code = await runAnalyze(
-    {
-      file: [],
-      port: [],
-      external: [],
-      profile: 'generic',
-      output: 'sarif',
-      classes: false,
-      explain: undefined,
-      ...partial,
-    },
-    { stdout: (s) => (out += s), stderr: () => undefined, color: false },
-  );
-  return { code, out };
-}
+const run = (partial: Partial<AnalyzeArgs>) => runAnalyzeWith({ output: 'sarif', ...partial });
 
 interface Log {
   runs: {

@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { generateCluster } from '../../../bench/synthetic.ts';
-import { type AnalyzeArgs, runAnalyze } from '../../../src/cli/analyze.ts';
 import { UsageError } from '../../../src/errors.ts';
 import { FactoredDecoder } from '../../../src/expect/decode.ts';
 import type { FactoredAnalysis } from '../../../src/expect/factored.ts';
 import { buildSnapshot, evalContext } from '../../../src/model/cluster.ts';
 import { policiesSelecting } from '../../../src/policy/evaluate.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
+import { runAnalyzeWith } from '../../support/analyze.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const seed = (name: string): string => `${root}examples/seed/${name}`;
@@ -35,23 +35,7 @@ writeFileSync(
   }),
 );
 
-async function run(partial: Partial<AnalyzeArgs>): Promise<{ code: number; out: string }> {
-  let out = '';
-  const code = await runAnalyze(
-    {
-      file: [],
-      port: [],
-      external: [],
-      profile: 'generic',
-      output: 'table',
-      classes: false,
-      explain: undefined,
-      ...partial,
-    },
-    { stdout: (s) => (out += s), stderr: () => undefined, color: false },
-  );
-  return { code, out };
-}
+const run = runAnalyzeWith;
 
 interface VerdictsJson {
   verdicts: { from: string; to: string; port: number; protocol: string; allowed: boolean }[];

@@ -2,30 +2,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
-import { type AnalyzeArgs, runAnalyze } from '../../../src/cli/analyze.ts';
+import { runAnalyzeWith } from '../../support/analyze.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
 const seed = (name: string): string => `${root}examples/seed/${name}`;
 const bad = `${root}test/fixtures/bad/mixed.yaml`;
 
-async function run(partial: Partial<AnalyzeArgs>): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runAnalyze(
-    {
-      file: [],
-      port: [],
-      external: [],
-      profile: 'generic',
-      output: 'table',
-      classes: false,
-      explain: undefined,
-      ...partial,
-    },
-    { stdout: (s) => (out += s), stderr: (s) => (err += s), color: false },
-  );
-  return { code, out, err };
-}
+const run = runAnalyzeWith;
 
 describe('netaudit analyze', () => {
   test('-o json follows the contract: verdicts with from, to, port, protocol, allowed, egress and ingress', async () => {
