@@ -97,7 +97,7 @@ function adminTls(): { ca: Buffer; cert: Buffer; key: Buffer } {
   };
 }
 
-function apiRequest(
+export function apiRequest(
   method: string,
   path: string,
   body?: string,
@@ -288,7 +288,9 @@ export async function ciliumHealth(node: string): Promise<AgentHealth> {
     if (r.status !== 200) return { ok: false, summary: `healthz ${r.status}` };
     const h = JSON.parse(r.body) as { cilium?: { state?: string; msg?: string } };
     const state = h.cilium?.state ?? '?';
-    return { ok: state === 'Ok', summary: `cilium ${state}${h.cilium?.msg ? ` (${h.cilium.msg})` : ''}` };
+    // When Ok the message is only the version string; otherwise it says what is wrong.
+    const why = state !== 'Ok' && h.cilium?.msg ? ` (${h.cilium.msg.trim()})` : '';
+    return { ok: state === 'Ok', summary: `cilium-agent ${state}${why}` };
   } catch (e) {
     return { ok: false, summary: `no answer on ${ciliumSocket(node)}: ${(e as Error).message}` };
   }
@@ -390,6 +392,7 @@ export async function ciliumLeftovers(): Promise<string[]> {
   for (const l of progs?.stdout.split('\n') ?? [])
     if (/name cil_/.test(l)) left.push(`bpf program ${l.trim()}`);
   const tree = await run('bpftool', ['cgroup', 'tree', CGROUP2], { check: false }).catch(() => undefined);
-  for (const l of tree?.stdout.split('\n') ?? []) if (/\bcil_/.test(l)) left.push(`cgroup program ${l.trim()}`);
+  for (const l of tree?.stdout.split('\n') ?? [])
+    if (/\bcil_/.test(l)) left.push(`cgroup program ${l.trim()}`);
   return left;
 }
