@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import type { AuditArgs } from './audit.ts';
 import type { CliCommand } from './command.ts';
-import { PROFILE_CHOICES } from './profile-flag.ts';
+import { PROFILE_CHOICES } from './profile-choices.ts';
 
 /** The probe image: netaudit's own image (it runs `netaudit agent serve|probe`). */
 export const DEFAULT_IMAGE = process.env.NETAUDIT_IMAGE ?? 'ghcr.io/netaudit/netaudit:v0.1.0';

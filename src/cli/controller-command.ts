@@ -7,7 +7,7 @@ import { DEFAULT_IMAGE } from './audit-command.ts';
 import type { CliCommand } from './command.ts';
 import type { ControllerArgs } from './controller.ts';
 import { envBoolean, envList, envNumber, envString } from './env.ts';
-import { PROFILE_CHOICES } from './profile-flag.ts';
+import { PROFILE_CHOICES } from './profile-choices.ts';
 
 /** About 40 s of pod creation at the default --rate 10/s; docs/configuration.md says why. */
 export const DEFAULT_MAX_PROBE_PODS = 400;

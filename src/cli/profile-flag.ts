@@ -5,9 +5,8 @@ import type { Logger } from 'pino';
 import { type Detection, detectProfile } from '../audit/cni-detect.ts';
 import { UsageError } from '../errors.ts';
 import { readCniEvidence } from '../kube/cni-evidence.ts';
-import { type CniProfile, isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
-
-export const PROFILE_CHOICES: readonly string[] = ['auto', ...PROFILE_NAMES];
+import { type CniProfile, isProfileName, PROFILES } from '../policy/profiles.ts';
+import { PROFILE_CHOICES } from './profile-choices.ts';
 
 /** Refuses a name that is neither `auto` nor a profile, before anything talks to the cluster. */
 export function checkProfileFlag(name: string): void {
