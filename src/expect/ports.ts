@@ -27,15 +27,21 @@ export function sortPorts(ports: Iterable<PortSpec>): PortSpec[] {
   return [...unique.values()].sort((a, b) => a.port - b.port || (a.protocol < b.protocol ? -1 : 1));
 }
 
+const NONE: readonly PortSpec[] = Object.freeze([]);
+const numericCache = new WeakMap<CompiledRule, readonly PortSpec[]>();
+
 /** The numeric ports a rule names: both ends of a range (a probe of each edge shows the range works). */
-export function numericRulePorts(rule: CompiledRule): PortSpec[] {
-  if (rule.ports.kind !== 'ports') return [];
+export function numericRulePorts(rule: CompiledRule): readonly PortSpec[] {
+  if (rule.ports.kind !== 'ports') return NONE;
+  const known = numericCache.get(rule);
+  if (known) return known;
   const out: PortSpec[] = [];
   for (const m of rule.ports.ports) {
     if (m.kind !== 'port-range') continue;
     out.push({ port: m.from, protocol: m.protocol });
     if (m.to !== m.from) out.push({ port: m.to, protocol: m.protocol });
   }
+  numericCache.set(rule, out);
   return out;
 }
 
