@@ -15,7 +15,7 @@ import { LINT_RULES, type LintFinding, type LintSeverity, lint } from '../expect
 import type { ExternalTarget, PortSpec } from '../expect/ports.ts';
 import { summarize } from '../expect/summary.ts';
 import type { ObjectIssue } from '../model/cluster.ts';
-import { type LoadResult, parseManifests } from '../model/manifests.ts';
+import type { LoadResult } from '../model/manifests.ts';
 import { parseIpLiteral } from '../policy/cidr.ts';
 import { explain } from '../policy/explain.ts';
 import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
@@ -33,8 +33,8 @@ import {
   type SarifRule,
   sarifLog,
 } from '../report/sarif.ts';
-import { readManifestSources } from './files.ts';
 import { bufferedWriter, type Progress, startProgress } from './progress.ts';
+import { readManifests } from './read-manifests.ts';
 
 export interface AnalyzeArgs {
   readonly file: readonly string[];
@@ -231,8 +231,8 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
     if (args.failOn)
       throw new UsageError('--fail-on needs --base: it gates on what a change opens or closes');
     progress.phase('reading manifests');
-    const read = await readManifestSources([...args.file], io.stdin ? { stdin: io.stdin } : {});
-    const load = parseManifests(read.sources);
+    const read = await readManifests([...args.file], io.stdin ? { stdin: io.stdin } : {});
+    const load = read.load;
     progress.phase('computing expectations');
     const analysis = analyzeLoaded(load, { profile: args.profile, ...(ports ? { ports } : {}), externals });
     const { engine } = analysis;
@@ -334,8 +334,8 @@ async function readSide(
   paths: readonly string[],
   io: AnalyzeIO,
 ): Promise<{ load: LoadResult; issues: ManifestIssue[] }> {
-  const read = await readManifestSources([...paths], io.stdin ? { stdin: io.stdin } : {});
-  const load = parseManifests(read.sources);
+  const read = await readManifests([...paths], io.stdin ? { stdin: io.stdin } : {});
+  const load = read.load;
   return { load, issues: [...read.issues, ...load.issues] };
 }
 

@@ -1,9 +1,8 @@
 // Runs the analyze pipeline on files (as the CLI does) and answers questions about its verdicts.
 import { type Analysis, type AnalyzeArgs, analyzeLoaded, runAnalyze } from '../../src/cli/analyze.ts';
-import { readManifestSources } from '../../src/cli/files.ts';
+import { readManifests } from '../../src/cli/read-manifests.ts';
 import { type PodVerdict, podVerdicts } from '../../src/expect/cells.ts';
 import type { ExternalTarget } from '../../src/expect/ports.ts';
-import { parseManifests } from '../../src/model/manifests.ts';
 import { parseIpLiteral } from '../../src/policy/cidr.ts';
 import type { ProfileName } from '../../src/policy/profiles.ts';
 
@@ -19,8 +18,8 @@ export async function analyzePaths(
   paths: string[],
   opts: { externals?: string[]; profile?: ProfileName } = {},
 ): Promise<Analysed> {
-  const read = await readManifestSources(paths);
-  const load = parseManifests(read.sources);
+  const read = await readManifests(paths);
+  const load = read.load;
   const externals: ExternalTarget[] = (opts.externals ?? []).map((text) => {
     const ip = parseIpLiteral(text);
     if (!ip.ok) throw new Error(ip.error);
