@@ -37,7 +37,7 @@ const { values: args } = parseArgs({
     'incremental-at': { type: 'string', default: '10k' },
     'incremental-repeats': { type: 'string', default: '100' },
     'planning-at': { type: 'string', default: '10k,50k' },
-    'peer-sizes': { type: 'string', default: '200,1k,10k' },
+    'peer-sizes': { type: 'string', default: '200,1k' },
     dir: { type: 'string', default: '/tmp/netaudit-bench' },
     out: { type: 'string', default: 'bench/results-analyze.json' },
     'no-naive': { type: 'boolean', default: false },
