@@ -318,7 +318,16 @@ export class EventRecorder {
     const warning = reason === REASON_NODE_NOT_ENFORCING;
     // A node back to enforcing closes its open Warnings, whichever replica wrote them.
     if (!warning) {
-      for (const e of await this.openNodeWarnings()) if (e.regarding?.name === name) await this.close(e);
+      // Best effort: an unclosed Warning only means a later leader starts from "broken" and corrects
+      // it with its first run; the NodeEnforcing itself must not depend on it.
+      try {
+        for (const e of await this.openNodeWarnings()) if (e.regarding?.name === name) await this.close(e);
+      } catch (err) {
+        this.logger.warn(
+          { node: name, err: err instanceof Error ? err.message : String(err) },
+          'could not close the open NodeNotEnforcing events',
+        );
+      }
     }
     await this.sink.create(CLUSTER_EVENTS_NAMESPACE, {
       metadata: {

@@ -137,6 +137,7 @@ export interface EventItem {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
   };
+  reportingInstance?: string;
   series?: { count: number; lastObservedTime?: string };
   eventTime?: string;
 }
@@ -307,7 +308,14 @@ export async function catchEnforcerOff(
     if (name !== o.node && value !== 1)
       throw new Error(`netaudit_node_enforcing{node="${name}"} is ${value} while only ${o.node} is broken`);
   if (!t.nodeEvent) throw new Error(`no NodeNotEnforcing Event regarding Node ${o.node}`);
-  if (t.nodeRecoveredMs === null)
-    throw new Error(`${o.node} not back to enforcing (gauge 1 and NodeEnforcing) after the clear`);
+  if (t.nodeRecoveredMs === null) {
+    const gauges = nodeGauges(await metrics());
+    const nodeEvents = (await netauditEvents())
+      .filter((e) => e.regarding.kind === 'Node')
+      .map((e) => `${e.eventTime} ${e.reason} ${e.regarding.name}: ${e.note}`);
+    throw new Error(
+      `${o.node} not back to enforcing (gauge 1 and NodeEnforcing) after the clear; gauges ${JSON.stringify(gauges)}; node Events:\n${nodeEvents.join('\n')}`,
+    );
+  }
   return { detectedMs: t.metricMs, event: t.event.item };
 }
