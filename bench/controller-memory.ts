@@ -751,6 +751,9 @@ async function runController(
       LEASE_NAME,
       '--interval',
       '1h',
+      // The fake API server serves no label-selected pod lists: the profile is named, not detected.
+      '--profile',
+      'generic',
     ],
     {
       cwd: root,
