@@ -152,6 +152,8 @@ export class Controller {
   private schedulableNodes = 0;
   /** Each node's enforcement as the runs so far have shown it (see node-health.ts). */
   private nodeVerdicts: ReadonlyMap<string, NodeVerdict> = new Map();
+  /** When the evidence behind each node's verdict was probed (the start of that run). */
+  private nodeProbedAt = new Map<string, number>();
   /** The nodes an earlier leader left broken (open NodeNotEnforcing Events) were read this term. */
   private nodesAdopted = false;
   /** Owner ConfigMaps without pods were swept by label this leadership term (no ConfigMap list in RBAC). */
@@ -182,6 +184,7 @@ export class Controller {
         // Events too: the new leader adopts the open ones; this replica adopts them again if it leads.
         this.events.forget();
         this.nodeVerdicts = new Map();
+        this.nodeProbedAt = new Map();
         this.nodesAdopted = false;
         options.metrics.setNodeVerdicts([]);
         this.standing = [];
@@ -711,7 +714,7 @@ export class Controller {
       metrics.lastSuccessfulRound.set(Date.now() / 1000);
       this.observeEnforcement(findings, probed, started);
       await this.publish(standing);
-      await this.updateNodes(report, findings, changed, nodes, log);
+      await this.updateNodes(report, findings, changed, nodes, log, started);
       log.info(
         {
           ...report.summary,
@@ -733,7 +736,10 @@ export class Controller {
    */
   private async canaryCheck(): Promise<void> {
     const { metrics } = this.options;
-    const { outcome, report, changed, seconds, log, nodes } = await this.probeRound('canary', undefined);
+    const { outcome, report, changed, seconds, log, nodes, started } = await this.probeRound(
+      'canary',
+      undefined,
+    );
     metrics.canaryChecks.inc({ outcome });
     if (!report) return;
     const { findings, probed } = this.conclusive(report, changed);
@@ -743,7 +749,7 @@ export class Controller {
       metrics.flaky.inc(report.summary.flaky);
       metrics.setMismatches(standing);
       await this.publish(standing);
-      await this.updateNodes(report, findings, changed, nodes, log);
+      await this.updateNodes(report, findings, changed, nodes, log, started);
       const level = findings.length > 0 ? 'warn' : 'debug';
       log[level](
         { ...report.summary, mismatches: findings.length, standing: standing.length, seconds },
@@ -819,6 +825,7 @@ export class Controller {
     changed: ReadonlySet<string>,
     nodes: readonly NodeCandidate[],
     log: Logger,
+    probedAt: number,
   ): Promise<void> {
     const verdicts = diagnoseNodes({
       nodes,
@@ -848,7 +855,8 @@ export class Controller {
         );
       }
     }
-    const next = mergeNodeVerdicts(this.nodeVerdicts, verdicts);
+    const next = mergeNodeVerdicts(this.nodeVerdicts, verdicts, { probedAt, previousAt: this.nodeProbedAt });
+    for (const v of verdicts) if (next.get(v.name) === v) this.nodeProbedAt.set(v.name, probedAt);
     const { broke, recovered } = nodeTransitions(this.nodeVerdicts, next);
     this.nodeVerdicts = next;
     this.options.metrics.setNodeVerdicts(next.values());

@@ -4,7 +4,8 @@
 // A run that learned nothing about a node (`unknown`, or the node was outside its rotation window)
 // keeps the node's last known verdict: a full round whose user policies deny nothing on a node, or a
 // canary check between rounds, must not forget that the node stopped enforcing. A node gone from the
-// cluster is dropped.
+// cluster is dropped. Evidence older than what a node's verdict rests on (a round that started before
+// the canary check that last judged the node) does not replace it.
 import { isBroken, type NodeVerdict } from '../audit/nodes.ts';
 
 function learnedNothing(v: NodeVerdict): boolean {
@@ -17,14 +18,28 @@ function known(v: NodeVerdict | undefined): v is NodeVerdict {
   return v !== undefined && (v.status === 'enforcing' || isBroken(v.status));
 }
 
+/**
+ * When each known verdict was probed: full rounds and canary checks overlap, so a round that started
+ * before a canary check can finish after it, and its older evidence must not overwrite the newer.
+ */
+export interface ProbeTimes {
+  /** When the run being merged started probing. */
+  readonly probedAt: number;
+  /** When the verdicts in `previous` were probed (absent: long ago). */
+  readonly previousAt: ReadonlyMap<string, number>;
+}
+
 export function mergeNodeVerdicts(
   previous: ReadonlyMap<string, NodeVerdict>,
   current: readonly NodeVerdict[],
+  times?: ProbeTimes,
 ): Map<string, NodeVerdict> {
   const next = new Map<string, NodeVerdict>();
   for (const v of current) {
     const before = previous.get(v.name);
-    next.set(v.name, learnedNothing(v) && known(before) ? before : v);
+    const older =
+      times !== undefined && (times.previousAt.get(v.name) ?? Number.NEGATIVE_INFINITY) > times.probedAt;
+    next.set(v.name, (learnedNothing(v) || older) && known(before) ? before : v);
   }
   return next;
 }

@@ -69,6 +69,20 @@ describe('node verdicts across runs', () => {
     });
   }
 
+  test('a run that started before the evidence a verdict rests on does not overwrite it (rounds and checks overlap)', () => {
+    const before = map(verdict('a', 'not-enforcing'), verdict('b', 'enforcing'));
+    // A round that started at 100 finishes after a canary check that started at 200 judged `a`.
+    const times = { probedAt: 100, previousAt: new Map([['a', 200]]) };
+    const next = mergeNodeVerdicts(before, [verdict('a', 'enforcing'), verdict('b', 'not-enforcing')], times);
+    assert.deepEqual(statuses(next), { a: 'not-enforcing', b: 'not-enforcing' });
+    // The same evidence from a run that started later wins.
+    const later = mergeNodeVerdicts(before, [verdict('a', 'enforcing')], {
+      probedAt: 300,
+      previousAt: times.previousAt,
+    });
+    assert.deepEqual(statuses(later), { a: 'enforcing' });
+  });
+
   test('transitions: broken once (partial to not-enforcing is no new Warning), recovered once', () => {
     const before = map(
       verdict('a', 'enforcing'),
