@@ -533,6 +533,11 @@ interface FakeApi {
   dataset: Dataset;
   readonly requests: Map<string, number>;
   closeWatches(): void;
+  /** Leader mode: when the Lease was written (created or renewed), and round milestones. */
+  readonly leaseWrites: number[];
+  /** When the bench started taking diagnostics (a heap snapshot), after the measured phase. */
+  diagnosticsFrom: number | undefined;
+  readonly roundMarks: { nodesListed: number[]; firstCreate: number[] };
 }
 
 function send(res: ServerResponse, status: number, body: Buffer | string): void {
@@ -551,14 +556,18 @@ const notFound = (what: string): string =>
     code: 404,
   });
 
-async function startFakeApi(dataset: Dataset, bookmarkMs: number): Promise<FakeApi> {
+async function startFakeApi(dataset: Dataset, bookmarkMs: number, leaderMode = false): Promise<FakeApi> {
   const watches = new Set<ServerResponse>();
   const requests = new Map<string, number>();
+  let lease: Json | undefined;
   const api: FakeApi = {
     server: undefined as unknown as Server,
     port: 0,
     dataset,
     requests,
+    leaseWrites: [],
+    diagnosticsFrom: undefined,
+    roundMarks: { nodesListed: [], firstCreate: [] },
     closeWatches: () => {
       for (const w of watches) w.end();
       watches.clear();
@@ -574,12 +583,108 @@ async function startFakeApi(dataset: Dataset, bookmarkMs: number): Promise<FakeA
     },
   };
   const leasePath = `/apis/coordination.k8s.io/v1/namespaces/${LEASE_NAMESPACE}/leases/${LEASE_NAME}`;
+  const list = (kind: string, items: Json[] = []): string =>
+    JSON.stringify({ kind: `${kind}List`, apiVersion: 'v1', metadata: { resourceVersion: '1' }, items });
+  const readBody = (req: IncomingMessage, then: (body: Json) => void): void => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => {
+      try {
+        then(JSON.parse(Buffer.concat(parts).toString() || '{}') as Json);
+      } catch {
+        then({});
+      }
+    });
+  };
+  /**
+   * Leader mode: the Lease is free, so the controller takes it, renews it (each write is timed) and
+   * starts a round. The round finds two nodes, no Service or PodDisruptionBudget, no probe pods, and
+   * plans; its first create (the round's owner ConfigMap or a pod) is refused, so it ends there with
+   * the planning done and nothing left to clean up. What is measured: planning time (node list to
+   * first create), RSS during it, and the gaps between Lease writes.
+   */
+  const leaderRoute = (req: IncomingMessage, res: ServerResponse, url: URL): boolean => {
+    const p = url.pathname;
+    if (p === leasePath || p === `/apis/coordination.k8s.io/v1/namespaces/${LEASE_NAMESPACE}/leases`) {
+      if (req.method === 'GET') {
+        send(res, lease ? 200 : 404, lease ? JSON.stringify(lease) : notFound(p));
+        return true;
+      }
+      readBody(req, (body) => {
+        const version = Number((lease?.metadata as Json | undefined)?.resourceVersion ?? 0) + 1;
+        lease = { ...body, metadata: { ...(body.metadata as Json), resourceVersion: String(version) } };
+        api.leaseWrites.push(Date.now());
+        send(res, req.method === 'POST' ? 201 : 200, JSON.stringify(lease));
+      });
+      return true;
+    }
+    if (req.method === 'GET' && p === `/api/v1/namespaces/${LEASE_NAMESPACE}`) {
+      send(
+        res,
+        200,
+        JSON.stringify({ kind: 'Namespace', apiVersion: 'v1', metadata: { name: LEASE_NAMESPACE } }),
+      );
+      return true;
+    }
+    if (req.method === 'POST' && p.endsWith('/selfsubjectaccessreviews')) {
+      readBody(req, (body) => send(res, 201, JSON.stringify({ ...body, status: { allowed: true } })));
+      return true;
+    }
+    if (req.method === 'GET' && p === '/api/v1/nodes') {
+      api.roundMarks.nodesListed.push(Date.now());
+      const node = (name: string): Json => ({
+        metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+        spec: {},
+        status: { conditions: [{ type: 'Ready', status: 'True' }] },
+      });
+      send(res, 200, list('Node', [node('node-1'), node('node-2')]));
+      return true;
+    }
+    if (req.method === 'GET' && (p === '/api/v1/services' || p === '/apis/policy/v1/poddisruptionbudgets')) {
+      send(res, 200, list(p.endsWith('services') ? 'Service' : 'PodDisruptionBudget'));
+      return true;
+    }
+    if (req.method === 'GET' && p.includes('/events')) {
+      send(res, 200, list('Event'));
+      return true;
+    }
+    const selector = url.searchParams.get('labelSelector') ?? '';
+    if (
+      req.method === 'GET' &&
+      /\/pods$|\/configmaps$/.test(p) &&
+      selector.includes(PROBE_LABEL) &&
+      !selector.startsWith('!')
+    ) {
+      send(res, 200, list(p.endsWith('pods') ? 'Pod' : 'ConfigMap'));
+      return true;
+    }
+    if (req.method === 'DELETE') {
+      send(res, 200, JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Success' }));
+      return true;
+    }
+    if (req.method === 'POST' && /\/(pods|configmaps)$/.test(p)) {
+      api.roundMarks.firstCreate.push(Date.now());
+      send(
+        res,
+        403,
+        JSON.stringify({
+          kind: 'Status',
+          code: 403,
+          reason: 'Forbidden',
+          message: 'the benchmark creates no probe pod',
+        }),
+      );
+      return true;
+    }
+    return false;
+  };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const collection = collections[url.pathname];
     const watching = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
     const key = `${req.method} ${url.pathname}${watching ? ' (watch)' : ''}`;
     requests.set(key, (requests.get(key) ?? 0) + 1);
+    if (leaderMode && leaderRoute(req, res, url)) return;
     if (req.method === 'GET' && collection) {
       const selector = url.searchParams.get('labelSelector');
       // The synthetic pods carry no probe label, so `!netaudit.io/probe` selects them all; any other
@@ -840,6 +945,8 @@ async function runController(
   if (syncMs !== undefined && exitCode === null) {
     const before = new Set(readdirSync(opts.diagnosticDir));
     const t = Date.now();
+    // A heap snapshot stops the controller's event loop: Lease gaps from here on are the bench's.
+    api.diagnosticsFrom = t;
     child.kill('SIGUSR2');
     let file: string | undefined;
     let lastSize = -1;
@@ -929,6 +1036,7 @@ async function main(): Promise<void> {
       'sync-timeout-s': { type: 'string', default: '900' },
       'bookmark-s': { type: 'string', default: '5' },
       'no-empty': { type: 'boolean', default: false },
+      leader: { type: 'boolean', default: false },
       out: {
         type: 'string',
         default: join(dirname(fileURLToPath(import.meta.url)), 'controller-memory-results.json'),
@@ -963,7 +1071,7 @@ async function main(): Promise<void> {
       `${round(full.listBytes.pods / MiB, 1)} / ${round(full.listBytes.namespaces / MiB, 2)} / ` +
       `${round(full.listBytes.policies / MiB, 2)} MiB`,
   );
-  const api = await startFakeApi(empty, Number(values['bookmark-s']) * 1000);
+  const api = await startFakeApi(empty, Number(values['bookmark-s']) * 1000, values.leader);
   const kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(
     kubeconfig,
@@ -989,6 +1097,25 @@ async function main(): Promise<void> {
       const r = await runController(api, kubeconfig, runOpts);
       api.closeWatches();
       runs.push(r);
+      if (values.leader) {
+        const writes = api.leaseWrites.filter(
+          (w) => api.diagnosticsFrom === undefined || w < api.diagnosticsFrom,
+        );
+        const gaps = writes.slice(1).map((t, i) => t - (writes[i] as number));
+        const planning = api.roundMarks.firstCreate.map((t, i) => t - (api.roundMarks.nodesListed[i] ?? t));
+        const leadership = {
+          leaseWrites: writes.length,
+          maxRenewGapMs: Math.max(0, ...gaps),
+          renewGapsMs: gaps,
+          planningMs: planning,
+        };
+        (r as { leadership?: unknown }).leadership = leadership;
+        console.log(`  leader: ${JSON.stringify(leadership)}`);
+        api.leaseWrites.length = 0;
+        api.diagnosticsFrom = undefined;
+        api.roundMarks.nodesListed.length = 0;
+        api.roundMarks.firstCreate.length = 0;
+      }
       console.log(
         `  sync ${r.syncMs ?? 'never'} ms, leader ${String(r.leader)}; peak RSS ${r.peakRssMiB} MiB, ` +
           `steady RSS ${r.steadyRssMiB.median} MiB (${r.steadyRssMiB.min}-${r.steadyRssMiB.max}), ` +
