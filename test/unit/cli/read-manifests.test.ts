@@ -49,7 +49,11 @@ describe('readManifests', () => {
   it('streams a JSON List with a byte order mark and finds lines inside its items again from the file', async () => {
     const r = await readManifests([join(dir, 'list.json')]);
     assert.deepEqual(r.load.issues, []);
-    assert.deepEqual(r.load.policies[0]?.source, { file: join(dir, 'list.json'), line: 11, documentIndex: 0 });
+    assert.deepEqual(r.load.policies[0]?.source, {
+      file: join(dir, 'list.json'),
+      line: 11,
+      documentIndex: 0,
+    });
     assert.deepEqual(
       r.load.locate({ kind: 'NetworkPolicy', namespace: 'b', name: 'np' }, 'spec.policyTypes'),
       {
