@@ -219,6 +219,7 @@ export async function timeEnforcerOff(
   let event: EnforcerOffTiming['event'] = null;
   let node: EnforcerOffTiming['node'] = null;
   let nodeEvent: EnforcerOffTiming['nodeEvent'] = null;
+  let clearing = Date.now();
   try {
     let lastEventPoll = 0;
     for (;;) {
@@ -249,6 +250,7 @@ export async function timeEnforcerOff(
       if (metricMs !== null && event && node && nodeEvent) break;
     }
   } finally {
+    clearing = Date.now();
     await labCommand(['fault', 'clear']);
   }
   const cleared = Date.now();
@@ -262,7 +264,9 @@ export async function timeEnforcerOff(
     `${o.node} enforcing again (gauge 1, NodeEnforcing Event)`,
     async () =>
       nodeGauges(await metrics())[o.node] === 1 &&
-      nodeEventOf(await netauditEvents(), 'NodeEnforcing', o.node, cleared)
+      // From when the clear began: it waits for the enforcer's rules to settle, and a canary check
+      // may see the node enforce again before the command returns.
+      nodeEventOf(await netauditEvents(), 'NodeEnforcing', o.node, clearing)
         ? Date.now()
         : undefined,
     o.backTimeoutMs ?? 180_000,
