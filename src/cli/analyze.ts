@@ -70,6 +70,11 @@ const VERSION: string = pkg.version;
 
 /** Verdicts a JSON listing may hold before the run asks for a narrower question (about 300 MB). */
 export const DEFAULT_MAX_VERDICTS = 1_000_000;
+/**
+ * `--classes -o json` lists class-to-class verdicts beside the factored form only for small inputs:
+ * they grow with classes squared (at 1k pods, 238 MB), which is what the factored form avoids.
+ */
+export const CLASS_VERDICTS_LISTED = 10_000;
 /** Past these, a table or markdown matrix is a summary instead. */
 const MATRIX_MAX_PODS = 60;
 const MATRIX_MAX_CELLS = 20_000;
@@ -261,7 +266,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
       progress.phase('writing');
       const out = bufferedWriter(io.stdout);
       if (args.classes) {
-        const listVerdicts = cells.classCells <= maxVerdicts;
+        const listVerdicts = cells.classCells <= Math.min(maxVerdicts, CLASS_VERDICTS_LISTED);
         progress.stop();
         out.write(
           `{\n"summary": ${JSON.stringify({ ...summary, classVerdicts: cells.classCells, classVerdictsListed: listVerdicts })},\n`,
