@@ -25,7 +25,7 @@ import {
   classKey,
   type PodClass,
   type Projection,
-  projectionOf,
+  ProjectionCounter,
   sameProjection,
 } from '../model/classes.ts';
 import type { ExcludedPod, ObjectIssue, SnapshotInput } from '../model/cluster.ts';
@@ -204,6 +204,7 @@ export class ExpectationEngine {
   private readonly policies = new Map<string, Map<string, CompiledPolicy>>();
   private readonly policyLists = new Map<string, CompiledPolicy[]>();
   private currentProjection: Projection = { labelKeys: [], namedPorts: [], ipBlocks: [] };
+  private readonly projectionCounts: ProjectionCounter;
   private readonly classesByKey = new Map<string, EngineClass>();
   private readonly classesById = new Map<string, EngineClass>();
   private readonly classOfPod = new Map<PodKey, EngineClass>();
@@ -232,6 +233,7 @@ export class ExpectationEngine {
     this.profile = profile;
     this.options = options;
     this.fixedPorts = options.ports ? sortPorts(options.ports) : undefined;
+    this.projectionCounts = new ProjectionCounter(profile.ipBlockMatchesPodIPs.value);
     this.ctx = {
       profile,
       policiesIn: (ns) => this.policyLists.get(ns) ?? [],
@@ -767,7 +769,10 @@ export class ExpectationEngine {
       byName = new Map();
       this.policies.set(p.ref.namespace, byName);
     }
+    const replaced = byName.get(p.ref.name);
+    if (replaced) this.projectionCounts.add(replaced, -1);
     byName.set(p.ref.name, p);
+    this.projectionCounts.add(p, 1);
     if (!this.namespaces.has(p.ref.namespace)) this.implyNamespace(p.ref.namespace);
   }
 
@@ -787,7 +792,7 @@ export class ExpectationEngine {
   }
 
   private projectionNow(): Projection {
-    return projectionOf(this.policyLists.values(), this.profile.ipBlockMatchesPodIPs.value);
+    return this.projectionCounts.projection();
   }
 
   private replacePolicy(
@@ -816,12 +821,14 @@ export class ExpectationEngine {
     if (old) {
       for (const cls of this.countEgressPorts(old, -1)) destinations.add(cls);
       this.policies.get(namespace)?.delete(old.ref.name);
+      this.projectionCounts.add(old, -1);
     }
     if (next) this.storePolicy(next);
     this.refreshPolicyList(namespace);
     const projection = this.projectionNow();
     this.selectionVersion++;
-    if (!sameProjection(projection, this.currentProjection)) return this.repartition(projection);
+    if (projection !== this.currentProjection && !sameProjection(projection, this.currentProjection))
+      return this.repartition(projection);
     if (next) for (const cls of this.countEgressPorts(next, 1)) destinations.add(cls);
     for (const cls of inNs) {
       const sel = this.select(cls.namespace, cls.representative.labels);

@@ -128,3 +128,70 @@ export function classesOf(snapshot: ClusterSnapshot): { projection: Projection; 
   const projection = projectionOf(snapshot.policies.values(), snapshot.profile.ipBlockMatchesPodIPs.value);
   return { projection, classes: partition(snapshot.pods, projection) };
 }
+
+/**
+ * The projection kept as counts of what each policy contributes (label keys, named ports, ipBlocks),
+ * so a policy change rebuilds it only when an item appears or disappears, instead of re-reading every
+ * policy.
+ */
+export class ProjectionCounter {
+  private readonly keys = new Map<string, number>();
+  private readonly named = new Map<string, { value: { name: string; protocol: Protocol }; n: number }>();
+  private readonly blocks = new Map<string, { value: CompiledIPBlock; n: number }>();
+  private readonly ipBlocksMatchPods: boolean;
+  private changed = true;
+  private cached: Projection = { labelKeys: [], namedPorts: [], ipBlocks: [] };
+
+  constructor(ipBlocksMatchPods: boolean) {
+    this.ipBlocksMatchPods = ipBlocksMatchPods;
+  }
+
+  add(policy: CompiledPolicy, sign: 1 | -1): void {
+    const count = <V>(map: Map<string, { value: V; n: number }>, k: string, value: V): void => {
+      const e = map.get(k);
+      const n = (e?.n ?? 0) + sign;
+      if (n <= 0) {
+        map.delete(k);
+        this.changed = true;
+      } else if (e) e.n = n;
+      else {
+        map.set(k, { value, n });
+        this.changed = true;
+      }
+    };
+    const key = (k: string): void => {
+      const n = (this.keys.get(k) ?? 0) + sign;
+      if (n <= 0) {
+        this.keys.delete(k);
+        this.changed = true;
+      } else {
+        if (!this.keys.has(k)) this.changed = true;
+        this.keys.set(k, n);
+      }
+    };
+    for (const k of selectorKeys(policy.podSelector)) key(k);
+    for (const peer of peersOf(policy)) {
+      if (peer.kind === 'ip-block') {
+        if (this.ipBlocksMatchPods) count(this.blocks, peer.block.text, peer.block);
+      } else for (const k of selectorKeys(peer.pods)) key(k);
+    }
+    for (const rule of [...policy.ingress, ...policy.egress]) {
+      if (rule.ports.kind !== 'ports') continue;
+      for (const m of rule.ports.ports)
+        if (m.kind === 'named-port')
+          count(this.named, `${m.name}/${m.protocol}`, { name: m.name, protocol: m.protocol });
+    }
+  }
+
+  /** The projection now; the same object while nothing appeared or disappeared. */
+  projection(): Projection {
+    if (!this.changed) return this.cached;
+    this.changed = false;
+    this.cached = {
+      labelKeys: [...this.keys.keys()].sort(),
+      namedPorts: [...this.named.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, e]) => e.value),
+      ipBlocks: [...this.blocks.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, e]) => e.value),
+    };
+    return this.cached;
+  }
+}
