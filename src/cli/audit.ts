@@ -208,6 +208,14 @@ export async function runAudit(args: AuditArgs): Promise<number> {
         ? auditMarkdown(view)
         : auditTable(view, process.stdout.isTTY === true);
   process.stdout.write(text);
-  if (report.summary.mismatches > 0) return 1;
-  return args.failOnInconclusive && report.summary.inconclusive > 0 ? 1 : 0;
+  return auditExitCode(report.summary, args.failOnInconclusive);
+}
+
+/** 1 = findings: a mismatch, or (with --fail-on-inconclusive) a probe that told nothing. */
+export function auditExitCode(
+  summary: { readonly mismatches: number; readonly inconclusive: number },
+  failOnInconclusive: boolean,
+): 0 | 1 {
+  if (summary.mismatches > 0) return 1;
+  return failOnInconclusive && summary.inconclusive > 0 ? 1 : 0;
 }
