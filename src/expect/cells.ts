@@ -13,13 +13,17 @@ export interface ClassVerdict {
   readonly verdict: Verdict;
 }
 
-export interface PodVerdict {
+/** A flow between pods (or to an external target): what per-pod outputs list. */
+export interface PodFlow {
   readonly from: PodInfo;
   readonly to:
     | { readonly kind: 'pod'; readonly pod: PodInfo }
     | { readonly kind: 'external'; readonly text: string };
   readonly port: number;
   readonly protocol: Protocol;
+}
+
+export interface PodVerdict extends PodFlow {
   readonly verdict: Verdict;
 }
 

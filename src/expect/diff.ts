@@ -10,7 +10,8 @@
 import type { SnapshotInput } from '../model/cluster.ts';
 import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
 import type { CniProfile } from '../policy/profiles.ts';
-import type { PodInfo, PortSpec, Protocol, Verdict } from '../policy/types.ts';
+import type { PodInfo, PortSpec, Verdict } from '../policy/types.ts';
+import type { PodFlow } from './cells.ts';
 import {
   type Change,
   type Destination,
@@ -20,15 +21,7 @@ import {
 } from './engine.ts';
 import { portKey, sortPorts } from './ports.ts';
 
-export type Direction = 'opened' | 'closed';
-
-export interface FlowChange {
-  readonly from: PodInfo;
-  readonly to:
-    | { readonly kind: 'pod'; readonly pod: PodInfo }
-    | { readonly kind: 'external'; readonly text: string };
-  readonly port: number;
-  readonly protocol: Protocol;
+export interface FlowChange extends PodFlow {
   readonly before: Verdict;
   readonly after: Verdict;
 }
