@@ -346,12 +346,26 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
         async () => (metric(await next.metrics(), 'netaudit_leader') === 1 ? true : undefined),
         40_000,
       );
+      // A full round publishes the user findings; the canary's are published by the canary checks
+      // that run beside it, so wait for both before reading what the new leader did with the Events.
       await waitFor(
-        'a completed round of the new leader',
-        async () => ((await rounds(next)) >= 1 ? true : undefined),
+        'a completed round and a canary check of the new leader',
+        async () => ((await rounds(next)) >= 1 && (await canaryChecks(next)) >= 1 ? true : undefined),
         240_000,
       );
-      const after = await openMismatchEvents(since);
+      const after = await waitFor(
+        'the adopted Events published again by the new leader',
+        async () => {
+          const open = await openMismatchEvents(since);
+          const continued = before.some((b) => {
+            const now = open.find((a) => a.metadata?.name === b.metadata?.name);
+            return now !== undefined && (now.series?.count ?? 1) > (b.series?.count ?? 1);
+          });
+          return continued ? open : undefined;
+        },
+        120_000,
+        2000,
+      ).catch(async () => openMismatchEvents(since));
       // One open Warning per finding: the new leader adopted the Events instead of writing new ones.
       const perFinding = new Map<string, number>();
       for (const e of after) {
