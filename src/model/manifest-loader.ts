@@ -90,6 +90,36 @@ function deeperThan(value: unknown, max: number): PathSegment[] | undefined {
   return undefined;
 }
 
+/**
+ * What the checks below need to know of a value, in one walk that allocates nothing per node: is
+ * it nested deeper than `max`, and does it hold a null anywhere (most objects hold none, and then
+ * need no copy).
+ */
+function survey(value: unknown, max: number): 'deep' | 'nulls' | 'plain' {
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  let nulls = false;
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop() ?? 0;
+    if (v === null) nulls = true;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return 'deep';
+    if (Array.isArray(v)) {
+      for (const x of v) {
+        values.push(x);
+        depths.push(depth + 1);
+      }
+    } else {
+      for (const k in v) {
+        values.push((v as Raw)[k]);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return nulls ? 'nulls' : 'plain';
+}
+
 /** Maps of strings: a null value there decodes as "" (Go's zero value), not as an absent key. */
 const STRING_MAPS = new Set(['labels', 'matchLabels']);
 /** Lists of strings: a null item decodes as ""; a null item of any other list we read is `{}`. */
@@ -236,7 +266,8 @@ export class ManifestLoader {
     const ref: ObjectRef = namespace === undefined ? { kind, name } : { kind, namespace, name };
     const object = formatObjectRef(ref);
     const read = readFields({ ...value, kind, apiVersion }, info.role, kind);
-    const deep = deeperThan(read, MAX_DEPTH);
+    const surveyed = survey(read, MAX_DEPTH);
+    const deep = surveyed === 'deep' ? deeperThan(read, MAX_DEPTH) : undefined;
     if (deep !== undefined) {
       issue(
         deep.slice(0, 8),
@@ -247,7 +278,7 @@ export class ManifestLoader {
     }
     let result: ReturnType<typeof checkObject>;
     try {
-      result = checkObject(dropNulls(read), info, ref);
+      result = checkObject(surveyed === 'nulls' ? dropNulls(read) : read, info, ref);
     } catch (e: unknown) {
       // A safety net: nothing a user writes may stop the run.
       issue([], `this object could not be checked (${e instanceof Error ? e.message : String(e)})`, object);
