@@ -3,14 +3,14 @@
 //  - an audit killed with SIGKILL mid-round leaves probe pods that the next run deletes.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ensureLabUp, labCommand } from '../../lab/lab.ts';
+import { ensureLabUp, labCommand, labEnforcer } from '../../lab/lab.ts';
 import { waitFor } from '../../lab/sh.ts';
 import { applyFile, deleteNamespaces, podIP, request, waitForPods } from '../support/apply.ts';
 import { netaudit, parseAudit, startNetaudit } from '../support/netaudit.ts';
 import { SEED_FILE, SEED_NAMESPACES } from '../support/seed.ts';
 
 const NAMESPACES = SEED_NAMESPACES;
-const BASE = ['audit', '-n', 'seed-demo', '--profile', 'kube-router', '-o', 'json'];
+const BASE = ['audit', '-n', 'seed-demo', '--profile', labEnforcer(), '-o', 'json'];
 
 async function probePods(): Promise<string[]> {
   const list = (await request('GET', '/api/v1/pods?labelSelector=netaudit.io%2Finstance%3Daudit')) as {

@@ -4,7 +4,7 @@
 // cordoned node is `not-covered` with that reason. (enforcer-off is in seed.test.ts.)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ensureLabUp } from '../../lab/lab.ts';
+import { ensureLabUp, labEnforcer } from '../../lab/lab.ts';
 import { applyText, deleteNamespaces, request, waitForPods } from '../support/apply.ts';
 import { netaudit, parseAudit } from '../support/netaudit.ts';
 import { webAndClient } from '../support/workloads.ts';
@@ -12,7 +12,7 @@ import { webAndClient } from '../support/workloads.ts';
 const NS = 'nodes-e2e';
 const NODE = 'nalab-node-2';
 const TAINT = { key: 'netaudit.io/e2e', value: 'tainted', effect: 'NoSchedule' };
-const AUDIT = ['audit', '-n', NS, '--profile', 'kube-router', '--timeout', '3s'];
+const AUDIT = ['audit', '-n', NS, '--profile', labEnforcer(), '--timeout', '3s'];
 
 async function patchNode(spec: Record<string, unknown>): Promise<void> {
   await request('PATCH', `/api/v1/nodes/${NODE}`, { spec }, 'application/merge-patch+json');

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LAB_IMAGE } from '../../lab/image.ts';
-import { ensureLabUp } from '../../lab/lab.ts';
+import { ensureLabUp, labEnforcer } from '../../lab/lab.ts';
 import { applyText, deleteNamespaces, deleteObject, objectsOf, waitForPods } from '../support/apply.ts';
 import { netaudit, parseAudit } from '../support/netaudit.ts';
 
@@ -166,7 +166,7 @@ describe('netaudit audit on the upstream conformance model (lab, real packets)',
           '-n',
           'z',
           '--profile',
-          'kube-router',
+          labEnforcer(),
           '-o',
           'json',
         ]);

@@ -12,7 +12,7 @@ import type * as k8s from '@kubernetes/client-node';
 import { clientPod, type ProbePodContext, serverPod } from '../../../src/kube/probe-pods.ts';
 import { KUSTOMIZE_BIN, NODE_BIN, PROM_OP_CRDS, REPO, STATE_FILE } from '../../lab/config.ts';
 import { LAB_IMAGE } from '../../lab/image.ts';
-import { ensureLabUp, kubeRequest, labCommand, runInPod } from '../../lab/lab.ts';
+import { ensureLabUp, kubeRequest, labCommand, labEnforcer, runInPod } from '../../lab/lab.ts';
 import { waitFor } from '../../lab/sh.ts';
 import {
   applyFile,
@@ -41,6 +41,13 @@ const DENY_ALL = denyAll(NS);
 
 function kustomize(dir: string): string {
   return execFileSync(KUSTOMIZE_BIN, ['build', dir], { encoding: 'utf8' });
+}
+
+/** The lab overlay names kube-router's profile; on another lab enforcer the Deployment gets that one's. */
+function withLabProfile(rendered: string): string {
+  const setting = /(- name: NETAUDIT_PROFILE\n\s+value: )kube-router\n/;
+  assert.match(rendered, setting, 'the lab overlay sets NETAUDIT_PROFILE to kube-router');
+  return rendered.replace(setting, `$1${labEnforcer()}\n`);
 }
 
 interface PodItem {
@@ -182,7 +189,7 @@ describe('manifests/ deployed in the lab (kustomize, server-side apply, the Depl
       ])
         assert.ok(kinds.includes(k), `${overlay} renders a ${k}`);
     }
-    applied = await applyText(kustomize(OVERLAY));
+    applied = await applyText(withLabProfile(kustomize(OVERLAY)));
     for (const o of applied) await request('GET', objectPath(o)); // every object exists on the server
     assert.ok(applied.length >= 15, `applied ${applied.length} objects`);
   });

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { API_SERVER, PKI_DIR, REPO } from '../../lab/config.ts';
 import { LAB_IMAGE } from '../../lab/image.ts';
-import { labCommand } from '../../lab/lab.ts';
+import { labCommand, labEnforcer } from '../../lab/lab.ts';
 import { sleep, waitFor } from '../../lab/sh.ts';
 import { writeTokenKubeconfig } from '../../support/kubeconfig.ts';
 import { applyFile, request } from './apply.ts';
@@ -68,7 +68,7 @@ export function startController(
       '--image',
       image,
       '--profile',
-      'kube-router',
+      labEnforcer(),
       '--timeout',
       '3s',
       ...args,
