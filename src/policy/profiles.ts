@@ -1,5 +1,9 @@
 // CNI profiles: what the NetworkPolicy spec leaves to the implementation. Each behaviour names its
 // source, so a user who sees "not covered by the spec" can check it. docs/cni-profiles.md has the table.
+// A behaviour is here only when netaudit's expectations or explanations depend on it (a unit test
+// fails on a field no code under src/ reads): netaudit never probes from a node, so traffic from the
+// node is not a profile behaviour, and a pod's traffic to itself is always allowed for every CNI
+// (the upstream tests' AllowLoopback(); the expectation engine skips it).
 
 export type ProfileName = 'generic' | 'calico' | 'cilium' | 'kube-router';
 export const PROFILE_NAMES: readonly ProfileName[] = ['generic', 'calico', 'cilium', 'kube-router'];
@@ -15,33 +19,22 @@ export interface CniProfile {
   readonly ipBlockMatchesPodIPs: Behaviour<boolean>;
   /** Are SCTP rules enforced? */
   readonly sctpEnforced: Behaviour<boolean>;
-  /** Is traffic from the pod's own node (kubelet probes, host processes) allowed regardless of policy? */
-  readonly nodeToPodAlwaysAllowed: Behaviour<boolean>;
   /** Host-network pods use the node's identity: NetworkPolicy does not apply to them. */
   readonly hostNetworkPodsPoliced: Behaviour<boolean>;
-  /** A pod reaching its own IP: most CNIs never filter it; the upstream tests call AllowLoopback(). */
-  readonly selfTrafficAllowed: Behaviour<boolean>;
 }
 
 const UPSTREAM_IPBLOCK =
   'Kubernetes e2e netpol "should enforce except clause while egress access to server in CIDR block" uses pod IPs in ipBlock';
-const SELF = 'Kubernetes e2e netpol: reachability.AllowLoopback() in every scenario';
 
 export const PROFILES: Readonly<Record<ProfileName, CniProfile>> = {
   generic: {
     name: 'generic',
     ipBlockMatchesPodIPs: { value: true, source: UPSTREAM_IPBLOCK },
     sctpEnforced: { value: true, source: 'NetworkPolicy API reference: protocol TCP, UDP or SCTP' },
-    nodeToPodAlwaysAllowed: {
-      value: false,
-      source:
-        'not covered by the spec ("traffic to and from the node where a Pod is running is always allowed" is CNI-specific)',
-    },
     hostNetworkPodsPoliced: {
       value: false,
       source: 'NetworkPolicy docs: behaviour for hostNetwork pods is undefined; most plugins ignore them',
     },
-    selfTrafficAllowed: { value: true, source: SELF },
   },
   calico: {
     name: 'calico',
@@ -54,15 +47,10 @@ export const PROFILES: Readonly<Record<ProfileName, CniProfile>> = {
       value: true,
       source: 'Calico docs: SCTP supported in policy (needs the kernel sctp module)',
     },
-    nodeToPodAlwaysAllowed: {
-      value: false,
-      source: 'Calico docs: host traffic is subject to policy unless a HostEndpoint or failsafe allows it',
-    },
     hostNetworkPodsPoliced: {
       value: false,
       source: 'Calico docs: host-networked pods are protected by host endpoint policy, not NetworkPolicy',
     },
-    selfTrafficAllowed: { value: true, source: SELF },
   },
   cilium: {
     name: 'cilium',
@@ -75,16 +63,10 @@ export const PROFILES: Readonly<Record<ProfileName, CniProfile>> = {
       value: false,
       source: 'Cilium docs: SCTP support is beta and off unless --enable-sctp is set',
     },
-    nodeToPodAlwaysAllowed: {
-      value: true,
-      source:
-        'Cilium docs: the host entity is allowed to reach local endpoints by default (allow-localhost=auto)',
-    },
     hostNetworkPodsPoliced: {
       value: false,
       source: 'Cilium docs: host-networked pods take the host identity',
     },
-    selfTrafficAllowed: { value: true, source: SELF },
   },
   'kube-router': {
     name: 'kube-router',
@@ -97,15 +79,10 @@ export const PROFILES: Readonly<Record<ProfileName, CniProfile>> = {
       value: true,
       source: 'kube-router policy.go: rules are written with -p sctp (traffic needs kernel SCTP support)',
     },
-    nodeToPodAlwaysAllowed: {
-      value: true,
-      source: 'kube-router network_policy_controller.go: "-m addrtype --src-type LOCAL -d <podIP> -j ACCEPT"',
-    },
     hostNetworkPodsPoliced: {
       value: false,
       source: 'kube-router pod.go isNetPolActionable: skips hostNetwork pods',
     },
-    selfTrafficAllowed: { value: true, source: SELF },
   },
 };
 
