@@ -6,8 +6,11 @@
 // without building rule chains; `verdict` builds them for the flows someone reads in full. Storage
 // grows with pods + classes + rules, never with classes squared.
 //
-// Each direction is a pipeline of tiers (`decideDirection`): today NetworkPolicy; ClusterNetworkPolicy's
-// Admin tier goes before it and its Baseline tier after it, each with its own selection per class.
+// Each direction is a pipeline of tiers: ClusterNetworkPolicy's Admin tier, NetworkPolicy, its Baseline
+// tier. A class keeps the ClusterNetworkPolicies whose subject selects it (interned), beside its
+// NetworkPolicy rule sets; while there are none, verdicts take the NetworkPolicy-only path unchanged.
+// A ClusterNetworkPolicy change re-selects every class and names every class as changed (they are few
+// and cluster-wide; most select many namespaces).
 //
 // Incremental updates touch what an object can change:
 //   pod        -> its old and new class (a new class gets its selection and the ports rules send it);
@@ -31,6 +34,7 @@ import {
 import type { ExcludedPod, ObjectIssue, SnapshotInput } from '../model/cluster.ts';
 import { namespaceInfo, podInfo } from '../model/cluster.ts';
 import {
+  type ClusterNetworkPolicy,
   type Labels,
   NAMESPACE_NAME_LABEL,
   type Namespace,
@@ -38,11 +42,23 @@ import {
   type Pod,
 } from '../model/k8s.ts';
 import { ipBlockContains } from '../policy/cidr.ts';
+import { clusterSubjectSelects } from '../policy/cluster-tier.ts';
 import { compilePolicy } from '../policy/compile.ts';
-import { type EvalContext, peerMatches, portMatches } from '../policy/evaluate.ts';
+import { compileClusterPolicy } from '../policy/compile-cluster.ts';
+import {
+  clusterTierDecision,
+  type DirectionQuery,
+  type EvalContext,
+  foldTiers,
+  peerMatches,
+  portMatches,
+  type TierDecision,
+} from '../policy/evaluate.ts';
 import { type CompiledSelector, selectorMatches } from '../policy/labels.ts';
 import type { CniProfile } from '../policy/profiles.ts';
 import type {
+  ClusterTier,
+  CompiledClusterPolicy,
   CompiledPolicy,
   CompiledRule,
   Direction,
@@ -58,9 +74,10 @@ import type {
   RuleRef,
   Verdict,
 } from '../policy/types.ts';
-import { formatPolicyRef, formatRuleRef, podKey } from '../policy/types.ts';
+import { compareClusterPolicies, formatPolicyRef, formatRuleRef, podKey } from '../policy/types.ts';
 import { LabelIndex } from './label-index.ts';
 import {
+  clusterRulePorts,
   DEFAULT_EXTERNAL_PORT,
   type ExternalTarget,
   numericRulePorts,
@@ -82,12 +99,20 @@ export interface RuleSet {
   readonly isolatedBy: readonly PolicyRef[];
 }
 
+/** The ClusterNetworkPolicies whose subject selects a pod, per tier, by priority then name. */
+export interface ClusterSelection {
+  readonly admin: readonly CompiledClusterPolicy[];
+  readonly baseline: readonly CompiledClusterPolicy[];
+}
+
 /** Whatever a verdict is decided for: a class (its representative) or a probe pod imitating one. */
 export interface Subject {
   readonly namespace: string;
   readonly endpoint: Endpoint & { readonly kind: 'pod' };
   readonly ingress: RuleSet | undefined;
   readonly egress: RuleSet | undefined;
+  /** Absent or undefined: no ClusterNetworkPolicy selects it. */
+  readonly cluster?: ClusterSelection | undefined;
 }
 
 export interface ExpectClass extends PodClass, Subject {}
@@ -150,6 +175,7 @@ interface EngineClass extends ExpectClass {
   endpoint: Endpoint & { kind: 'pod' };
   ingress: RuleSet | undefined;
   egress: RuleSet | undefined;
+  cluster: ClusterSelection | undefined;
   /** ipBlocks (by text) the class's IPs fall in, when the profile lets ipBlocks match pods. */
   blocks: readonly string[];
   /**
@@ -182,8 +208,12 @@ function serialOf(p: CompiledPolicy): number {
 
 /** A stable text of a verdict, to compare verdicts across computations. */
 export function verdictSignature(v: Verdict): string {
+  const cluster = (x: DirectionVerdict): string =>
+    x.tier || x.passedBy || x.undetermined
+      ? `:${x.tier ?? ''}:${(x.deniedBy ?? []).map(formatRuleRef).join(',')}:${(x.passedBy ?? []).map(formatRuleRef).join(',')}:${x.undetermined ? `${x.undetermined.why}=${x.undetermined.rules.map(formatRuleRef).join(',')}` : ''}`
+      : '';
   const d = (x: DirectionVerdict): string =>
-    `${x.isolated ? 'i' : '-'}${x.allowed ? 'a' : 'd'}:${x.allowedBy.map(formatRuleRef).join(',')}:${x.isolatedBy.map(formatPolicyRef).join(',')}`;
+    `${x.isolated ? 'i' : '-'}${x.allowed ? 'a' : 'd'}:${x.allowedBy.map(formatRuleRef).join(',')}:${x.isolatedBy.map(formatPolicyRef).join(',')}${cluster(x)}`;
   return `${v.allowed ? 'A' : 'D'}|${d(v.egress)}|${d(v.ingress)}`;
 }
 
@@ -228,6 +258,16 @@ export class ExpectationEngine {
   private readonly subjectMemo = new WeakMap<PodInfo, { version: number; subject: Subject }>();
   /** Bumped by every policy change: subjects memoised before it are stale. */
   private selectionVersion = 0;
+  private readonly clusterPolicies = new Map<string, CompiledClusterPolicy>();
+  private clusterLists: Readonly<Record<ClusterTier, readonly CompiledClusterPolicy[]>> = {
+    Admin: [],
+    Baseline: [],
+  };
+  /** Interned per namespace (a subject's namespace labels are part of its selection). */
+  private readonly clusterSelections = new Map<string, Map<string, ClusterSelection>>();
+  /** Numeric ports of every ClusterNetworkPolicy rule: probed on every destination. */
+  private readonly clusterPorts = new PortCounts();
+  private readonly clusterEgressPorts = new PortCounts();
 
   constructor(profile: CniProfile, options: EngineOptions = {}) {
     this.profile = profile;
@@ -239,6 +279,7 @@ export class ExpectationEngine {
       policiesIn: (ns) => this.policyLists.get(ns) ?? [],
       namespaceLabels: (ns): Labels => this.namespaces.get(ns)?.labels ?? { [NAMESPACE_NAME_LABEL]: ns },
       namespaceMatches: (selector, ns) => this.namespaceMatches(selector, ns),
+      clusterPolicies: (tier) => this.clusterLists[tier],
     };
   }
 
@@ -260,6 +301,19 @@ export class ExpectationEngine {
       }
     }
     for (const ns of engine.policies.keys()) engine.refreshPolicyList(ns);
+    for (const cnp of input.clusterPolicies ?? []) {
+      const c = compileClusterPolicy(cnp);
+      const where = {
+        kind: 'ClusterNetworkPolicy',
+        namespace: undefined,
+        name: cnp.metadata.name ?? '',
+      } as const;
+      if (c.ok) {
+        engine.storeClusterPolicy(c.policy);
+        for (const w of c.warnings) engine.loadIssues.push({ ...w, ...where, severity: 'warning' });
+      } else for (const i of c.issues) engine.loadIssues.push({ ...i, ...where, severity: 'error' });
+    }
+    engine.refreshClusterLists();
     const pods: PodInfo[] = [];
     for (const pod of input.pods) {
       const c = podInfo(pod, profile);
@@ -315,6 +369,11 @@ export class ExpectationEngine {
 
   policiesIn(namespace: string): readonly CompiledPolicy[] {
     return this.policyLists.get(namespace) ?? [];
+  }
+
+  /** ClusterNetworkPolicies of a tier, by priority then name. */
+  clusterPoliciesOf(tier: ClusterTier): readonly CompiledClusterPolicy[] {
+    return this.clusterLists[tier];
   }
 
   policyCount(): number {
@@ -373,17 +432,26 @@ export class ExpectationEngine {
   /** Is the flow allowed? No rule chains are built. */
   allows(src: Subject, dst: Destination | Subject, port: number, protocol: Protocol): boolean {
     const { endpoint, subject } = destinationParts(dst);
-    if (!this.directionAllows(src.egress, endpoint, endpoint, port, protocol)) return false;
+    const egressOk = src.cluster
+      ? this.tieredVerdict(src, 'egress', endpoint, endpoint, port, protocol).allowed
+      : this.directionAllows(src.egress, endpoint, endpoint, port, protocol);
+    if (!egressOk) return false;
     if (!subject) return true;
+    if (subject.cluster)
+      return this.tieredVerdict(subject, 'ingress', src.endpoint, endpoint, port, protocol).allowed;
     return this.directionAllows(subject.ingress, src.endpoint, endpoint, port, protocol);
   }
 
   /** The verdict with its reasons: every allowing rule, or the policies that isolate. */
   verdict(src: Subject, dst: Destination | Subject, port: number, protocol: Protocol): Verdict {
     const { endpoint, subject } = destinationParts(dst);
-    const egress = this.directionVerdict(src.egress, endpoint, endpoint, port, protocol);
+    const egress = src.cluster
+      ? this.tieredVerdict(src, 'egress', endpoint, endpoint, port, protocol)
+      : this.directionVerdict(src.egress, endpoint, endpoint, port, protocol);
     const ingress = subject
-      ? this.directionVerdict(subject.ingress, src.endpoint, endpoint, port, protocol)
+      ? subject.cluster
+        ? this.tieredVerdict(subject, 'ingress', src.endpoint, endpoint, port, protocol)
+        : this.directionVerdict(subject.ingress, src.endpoint, endpoint, port, protocol)
       : EXTERNAL_INGRESS;
     return { allowed: egress.allowed && ingress.allowed, egress, ingress };
   }
@@ -499,6 +567,12 @@ export class ExpectationEngine {
     if (old && !old.implied && sameLabels(old.labels, info.labels)) return NO_CHANGE;
     this.setNamespace(info);
     const affected = [...(this.classesByNs.get(info.name) ?? [])];
+    if (this.clusterPolicies.size > 0) {
+      // ClusterNetworkPolicy subjects select by namespace labels too.
+      this.clusterSelections.delete(info.name);
+      this.selectionVersion++;
+      for (const cls of affected) cls.cluster = this.selectCluster(cls.namespace, cls.representative.labels);
+    }
     // Its classes, as peers, may now match other rules: the ports those rules send them change too.
     for (const cls of affected) this.recomputeReach(cls);
     const ids = affected.map((c) => c.id);
@@ -537,6 +611,134 @@ export class ExpectationEngine {
     const old = this.policies.get(namespace)?.get(name);
     if (!old) return NO_CHANGE;
     return this.replacePolicy(namespace, old, undefined);
+  }
+
+  upsertClusterPolicy(cnp: ClusterNetworkPolicy): Change {
+    const name = cnp.metadata.name ?? '';
+    const compiled = compileClusterPolicy(cnp);
+    if (!compiled.ok) {
+      const removed = this.deleteClusterPolicy(name);
+      return {
+        ...removed,
+        issues: compiled.issues.map(
+          (i): ObjectIssue => ({
+            ...i,
+            kind: 'ClusterNetworkPolicy',
+            namespace: undefined,
+            name,
+            severity: 'error',
+          }),
+        ),
+      };
+    }
+    return this.replaceClusterPolicy(this.clusterPolicies.get(name), compiled.policy);
+  }
+
+  deleteClusterPolicy(name: string): Change {
+    const old = this.clusterPolicies.get(name);
+    if (!old) return NO_CHANGE;
+    return this.replaceClusterPolicy(old, undefined);
+  }
+
+  // ---- internals: ClusterNetworkPolicy ----
+
+  private storeClusterPolicy(p: CompiledClusterPolicy): void {
+    const replaced = this.clusterPolicies.get(p.ref.name);
+    if (replaced) this.unstoreClusterPolicy(replaced);
+    this.clusterPolicies.set(p.ref.name, p);
+    this.projectionCounts.addCluster(p, 1);
+    for (const rule of p.ingress) this.clusterPorts.add(clusterRulePorts(rule));
+    for (const rule of p.egress) {
+      this.clusterPorts.add(clusterRulePorts(rule));
+      this.clusterEgressPorts.add(clusterRulePorts(rule));
+    }
+  }
+
+  private unstoreClusterPolicy(p: CompiledClusterPolicy): void {
+    this.clusterPolicies.delete(p.ref.name);
+    this.projectionCounts.addCluster(p, -1);
+    for (const rule of p.ingress) this.clusterPorts.add(clusterRulePorts(rule), -1);
+    for (const rule of p.egress) {
+      this.clusterPorts.add(clusterRulePorts(rule), -1);
+      this.clusterEgressPorts.add(clusterRulePorts(rule), -1);
+    }
+  }
+
+  private refreshClusterLists(): void {
+    const all = [...this.clusterPolicies.values()].sort(compareClusterPolicies);
+    this.clusterLists = {
+      Admin: all.filter((p) => p.tier === 'Admin'),
+      Baseline: all.filter((p) => p.tier === 'Baseline'),
+    };
+    this.clusterSelections.clear();
+  }
+
+  private replaceClusterPolicy(
+    old: CompiledClusterPolicy | undefined,
+    next: CompiledClusterPolicy | undefined,
+  ): Change {
+    if (old) this.unstoreClusterPolicy(old);
+    if (next) this.storeClusterPolicy(next);
+    this.refreshClusterLists();
+    this.selectionVersion++;
+    this.portsVersion++;
+    const projection = this.projectionNow();
+    if (projection !== this.currentProjection && !sameProjection(projection, this.currentProjection))
+      return this.repartition(projection);
+    for (const cls of this.classesByKey.values()) {
+      cls.cluster = this.selectCluster(cls.namespace, cls.representative.labels);
+      cls.ports = undefined;
+    }
+    const ids = this.classes().map((c) => c.id);
+    return { ...NO_CHANGE, sources: ids, destinations: ids, externals: true };
+  }
+
+  private selectCluster(namespace: string, labels: Labels): ClusterSelection | undefined {
+    if (this.clusterPolicies.size === 0) return undefined;
+    const pod = { namespace, labels };
+    const admin = this.clusterLists.Admin.filter((p) => clusterSubjectSelects(this.ctx, p, pod));
+    const baseline = this.clusterLists.Baseline.filter((p) => clusterSubjectSelects(this.ctx, p, pod));
+    if (admin.length === 0 && baseline.length === 0) return undefined;
+    let sets = this.clusterSelections.get(namespace);
+    if (!sets) {
+      sets = new Map();
+      this.clusterSelections.set(namespace, sets);
+    }
+    const key = `${admin.map((p) => p.ref.name).join('\0')}\n${baseline.map((p) => p.ref.name).join('\0')}`;
+    let sel = sets.get(key);
+    if (!sel) {
+      sel = { admin, baseline };
+      sets.set(key, sel);
+    }
+    return sel;
+  }
+
+  /** One direction through the tiers: Admin, NetworkPolicy (the subject's rule set), Baseline. */
+  private tieredVerdict(
+    subject: Subject,
+    direction: Direction,
+    peer: Endpoint,
+    destination: Endpoint,
+    port: number,
+    protocol: Protocol,
+  ): DirectionVerdict {
+    const q: DirectionQuery = { direction, subject: subject.endpoint.pod, peer, destination, port, protocol };
+    const sel = subject.cluster;
+    const set = direction === 'ingress' ? subject.ingress : subject.egress;
+    const ctx = this.ctx;
+    const np = (): TierDecision => {
+      if (!set) return { kind: 'no-opinion' };
+      const v = this.directionVerdict(set, peer, destination, port, protocol);
+      return v.allowed
+        ? { kind: 'allow', by: v.allowedBy, isolatedBy: v.isolatedBy }
+        : { kind: 'deny', isolatedBy: v.isolatedBy };
+    };
+    function* decisions(): Generator<TierDecision> {
+      yield clusterTierDecision(ctx, 'Admin', sel?.admin ?? [], q);
+      yield np();
+      yield clusterTierDecision(ctx, 'Baseline', sel?.baseline ?? [], q);
+    }
+    return foldTiers(decisions());
   }
 
   // ---- internals: decisions ----
@@ -620,7 +822,7 @@ export class ExpectationEngine {
   private select(
     namespace: string,
     labels: Labels,
-  ): { ingress: RuleSet | undefined; egress: RuleSet | undefined } {
+  ): { ingress: RuleSet | undefined; egress: RuleSet | undefined; cluster: ClusterSelection | undefined } {
     const ingress: CompiledPolicy[] = [];
     const egress: CompiledPolicy[] = [];
     for (const p of this.policyLists.get(namespace) ?? []) {
@@ -631,6 +833,7 @@ export class ExpectationEngine {
     return {
       ingress: this.ruleSet(namespace, 'ingress', ingress),
       egress: this.ruleSet(namespace, 'egress', egress),
+      cluster: this.selectCluster(namespace, labels),
     };
   }
 
@@ -666,14 +869,15 @@ export class ExpectationEngine {
     blocks: readonly string[],
   ): PortSpec[] {
     const out: PortSpec[] = pod.ports.map((p) => ({ port: p.port, protocol: p.protocol }));
-    out.push(...this.ingressPorts(namespace), ...this.anyPeerPorts, ...reached);
+    out.push(...this.ingressPorts(namespace), ...this.anyPeerPorts, ...reached, ...this.clusterPorts);
     for (const b of blocks) out.push(...(this.blockPorts.get(b) ?? []));
     return sortPorts(out);
   }
 
   private externalPorts(target: ExternalTarget): PortSpec[] {
     if (target.ports) return sortPorts(target.ports);
-    return this.allEgressPorts.size > 0 ? sortPorts(this.allEgressPorts) : [DEFAULT_EXTERNAL_PORT];
+    const named = [...this.allEgressPorts, ...this.clusterEgressPorts];
+    return named.length > 0 ? sortPorts(named) : [DEFAULT_EXTERNAL_PORT];
   }
 
   private ingressPorts(namespace: string): PortSpec[] {
@@ -870,6 +1074,7 @@ export class ExpectationEngine {
     this.classesByNs.clear();
     this.classesByBlock.clear();
     this.ruleSets.clear();
+    this.clusterSelections.clear();
     this.sorted = undefined;
     this.numericEgress.clear();
     this.portsVersion++;
@@ -912,6 +1117,7 @@ export class ExpectationEngine {
         endpoint: { kind: 'pod', pod },
         ingress: sel.ingress,
         egress: sel.egress,
+        cluster: sel.cluster,
         blocks,
         reached: new PortCounts(),
         ports: undefined,

@@ -3,7 +3,7 @@
 // rules anywhere whose peers reach it. External targets: the numeric ports of every egress rule (the
 // same for all of them, so an address just outside a CIDR is evaluated on the ports its neighbour
 // inside is allowed on).
-import type { CompiledRule, ParsedIP, PortSpec } from '../policy/types.ts';
+import type { CompiledClusterRule, CompiledRule, ParsedIP, PortSpec } from '../policy/types.ts';
 
 export type { PortSpec } from '../policy/types.ts';
 
@@ -42,6 +42,23 @@ export function numericRulePorts(rule: CompiledRule): readonly PortSpec[] {
     if (m.to !== m.from) out.push({ port: m.to, protocol: m.protocol });
   }
   numericCache.set(rule, out);
+  return out;
+}
+
+const clusterCache = new WeakMap<CompiledClusterRule, readonly PortSpec[]>();
+
+/** The numeric ports a ClusterNetworkPolicy rule names, as for NetworkPolicy rules. */
+export function clusterRulePorts(rule: CompiledClusterRule): readonly PortSpec[] {
+  if (rule.ports.kind !== 'ports') return NONE;
+  const known = clusterCache.get(rule);
+  if (known) return known;
+  const out: PortSpec[] = [];
+  for (const m of rule.ports.ports) {
+    if (m.kind !== 'port-range') continue;
+    out.push({ port: m.from, protocol: m.protocol });
+    if (m.to !== m.from) out.push({ port: m.to, protocol: m.protocol });
+  }
+  clusterCache.set(rule, out);
   return out;
 }
 

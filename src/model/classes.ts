@@ -4,7 +4,15 @@
 // pods), and their container ports (which decide the ports probed by default).
 import { ipBlockContains } from '../policy/cidr.ts';
 import { selectorKeys } from '../policy/labels.ts';
-import type { CompiledIPBlock, CompiledPolicy, PeerMatcher, PodInfo, Protocol } from '../policy/types.ts';
+import {
+  type CompiledClusterPolicy,
+  type CompiledIPBlock,
+  type CompiledPolicy,
+  type PeerMatcher,
+  type PodInfo,
+  PROTOCOLS,
+  type Protocol,
+} from '../policy/types.ts';
 import type { ClusterSnapshot } from './cluster.ts';
 
 export type ClassId = string & { readonly __brand: 'ClassId' };
@@ -31,13 +39,46 @@ function peersOf(policy: CompiledPolicy): PeerMatcher[] {
   );
 }
 
+/**
+ * What a ClusterNetworkPolicy adds to the projection: the pod selector keys of its subject and peers
+ * (its namespace selectors read namespaces, which are part of the class key), its named ports under
+ * every protocol (they resolve whatever the container port's protocol), its networks as ipBlocks.
+ */
+export function clusterProjectionItems(p: CompiledClusterPolicy): {
+  keys: string[];
+  named: { name: string; protocol: Protocol }[];
+  blocks: CompiledIPBlock[];
+} {
+  const keys = [...selectorKeys(p.subject.pods)];
+  const named: { name: string; protocol: Protocol }[] = [];
+  const blocks: CompiledIPBlock[] = [];
+  for (const rule of [...p.ingress, ...p.egress]) {
+    for (const peer of rule.peers) {
+      if (peer.kind === 'pods-in-namespaces') keys.push(...selectorKeys(peer.pods));
+      else if (peer.kind === 'networks') blocks.push(...peer.blocks);
+    }
+    if (rule.ports.kind !== 'ports') continue;
+    for (const m of rule.ports.ports)
+      if (m.kind === 'any-protocol-named-port')
+        for (const protocol of PROTOCOLS) named.push({ name: m.name, protocol });
+  }
+  return { keys, named, blocks };
+}
+
 export function projectionOf(
   policies: Iterable<readonly CompiledPolicy[]>,
   ipBlocksMatchPods: boolean,
+  clusterPolicies: Iterable<CompiledClusterPolicy> = [],
 ): Projection {
   const keys = new Set<string>();
   const named = new Map<string, { name: string; protocol: Protocol }>();
   const blocks = new Map<string, CompiledIPBlock>();
+  for (const p of clusterPolicies) {
+    const items = clusterProjectionItems(p);
+    for (const k of items.keys) keys.add(k);
+    for (const n of items.named) named.set(`${n.name}/${n.protocol}`, n);
+    if (ipBlocksMatchPods) for (const b of items.blocks) blocks.set(b.text, b);
+  }
   for (const list of policies) {
     for (const policy of list) {
       for (const k of selectorKeys(policy.podSelector)) keys.add(k);
@@ -125,7 +166,11 @@ function compareKeys(a: string, b: string): number {
 }
 
 export function classesOf(snapshot: ClusterSnapshot): { projection: Projection; classes: PodClass[] } {
-  const projection = projectionOf(snapshot.policies.values(), snapshot.profile.ipBlockMatchesPodIPs.value);
+  const projection = projectionOf(
+    snapshot.policies.values(),
+    snapshot.profile.ipBlockMatchesPodIPs.value,
+    snapshot.clusterPolicies ?? [],
+  );
   return { projection, classes: partition(snapshot.pods, projection) };
 }
 
@@ -144,6 +189,37 @@ export class ProjectionCounter {
 
   constructor(ipBlocksMatchPods: boolean) {
     this.ipBlocksMatchPods = ipBlocksMatchPods;
+  }
+
+  addCluster(policy: CompiledClusterPolicy, sign: 1 | -1): void {
+    const items = clusterProjectionItems(policy);
+    for (const k of items.keys) this.key(k, sign);
+    for (const n of items.named) this.count(this.named, `${n.name}/${n.protocol}`, n, sign);
+    if (this.ipBlocksMatchPods) for (const b of items.blocks) this.count(this.blocks, b.text, b, sign);
+  }
+
+  private key(k: string, sign: 1 | -1): void {
+    const n = (this.keys.get(k) ?? 0) + sign;
+    if (n <= 0) {
+      this.keys.delete(k);
+      this.changed = true;
+    } else {
+      if (!this.keys.has(k)) this.changed = true;
+      this.keys.set(k, n);
+    }
+  }
+
+  private count<V>(map: Map<string, { value: V; n: number }>, k: string, value: V, sign: 1 | -1): void {
+    const e = map.get(k);
+    const n = (e?.n ?? 0) + sign;
+    if (n <= 0) {
+      map.delete(k);
+      this.changed = true;
+    } else if (e) e.n = n;
+    else {
+      map.set(k, { value, n });
+      this.changed = true;
+    }
   }
 
   add(policy: CompiledPolicy, sign: 1 | -1): void {

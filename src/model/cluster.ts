@@ -2,10 +2,13 @@
 // Built from API objects (manifests or the API server); bad objects are reported and left out.
 import { parseIpLiteral } from '../policy/cidr.ts';
 import { compilePolicy, type PolicyIssue } from '../policy/compile.ts';
+import { compileClusterPolicy } from '../policy/compile-cluster.ts';
 import type { EvalContext } from '../policy/evaluate.ts';
 import type { CniProfile } from '../policy/profiles.ts';
 import {
+  type CompiledClusterPolicy,
   type CompiledPolicy,
+  compareClusterPolicies,
   type NamedContainerPort,
   type NamespaceInfo,
   type ParsedIP,
@@ -14,10 +17,17 @@ import {
   type Protocol,
   podKey,
 } from '../policy/types.ts';
-import { type Labels, NAMESPACE_NAME_LABEL, type Namespace, type NetworkPolicy, type Pod } from './k8s.ts';
+import {
+  type ClusterNetworkPolicy,
+  type Labels,
+  NAMESPACE_NAME_LABEL,
+  type Namespace,
+  type NetworkPolicy,
+  type Pod,
+} from './k8s.ts';
 
 export interface ObjectIssue extends PolicyIssue {
-  readonly kind: 'Namespace' | 'Pod' | 'NetworkPolicy';
+  readonly kind: 'Namespace' | 'Pod' | 'NetworkPolicy' | 'ClusterNetworkPolicy';
   readonly namespace: string | undefined;
   readonly name: string;
   readonly severity: 'error' | 'warning';
@@ -33,6 +43,8 @@ export interface ClusterSnapshot {
   /** Pods that are traffic endpoints, sorted by key. */
   readonly pods: readonly PodInfo[];
   readonly policies: ReadonlyMap<string, readonly CompiledPolicy[]>;
+  /** By tier, then priority, then name. */
+  readonly clusterPolicies?: readonly CompiledClusterPolicy[];
   readonly profile: CniProfile;
 }
 
@@ -107,6 +119,7 @@ export interface SnapshotInput {
   readonly namespaces: readonly Namespace[];
   readonly pods: readonly Pod[];
   readonly policies: readonly NetworkPolicy[];
+  readonly clusterPolicies?: readonly ClusterNetworkPolicy[];
 }
 
 export interface SnapshotResult {
@@ -158,22 +171,41 @@ export function buildSnapshot(input: SnapshotInput, profile: CniProfile): Snapsh
   // Reasons list policies by name, whatever order the input (or the API server's watch) gave them in.
   for (const list of policies.values())
     list.sort((a, b) => (a.ref.name < b.ref.name ? -1 : a.ref.name > b.ref.name ? 1 : 0));
+  const clusterPolicies: CompiledClusterPolicy[] = [];
+  for (const cnp of input.clusterPolicies ?? []) {
+    const compiled = compileClusterPolicy(cnp);
+    const where = {
+      kind: 'ClusterNetworkPolicy' as const,
+      namespace: undefined,
+      name: cnp.metadata.name ?? '',
+    };
+    if (!compiled.ok) {
+      for (const issue of compiled.issues) issues.push({ ...issue, ...where, severity: 'error' });
+      continue;
+    }
+    for (const w of compiled.warnings) issues.push({ ...w, ...where, severity: 'warning' });
+    clusterPolicies.push(compiled.policy);
+  }
+  clusterPolicies.sort(compareClusterPolicies);
   // Namespaces referenced but not defined get the label the API server would give them.
   for (const ns of [...pods.map((p) => p.namespace), ...policies.keys()]) {
     if (!namespaces.has(ns))
       namespaces.set(ns, { ...namespaceInfo({ metadata: { name: ns } }), implied: true });
   }
-  return { snapshot: { namespaces, pods, policies, profile }, issues, excluded };
+  return { snapshot: { namespaces, pods, policies, clusterPolicies, profile }, issues, excluded };
 }
 
 const NO_LABELS: Labels = {};
 const NO_POLICIES: readonly CompiledPolicy[] = [];
 
 export function evalContext(snapshot: ClusterSnapshot): EvalContext {
+  const admin = (snapshot.clusterPolicies ?? []).filter((p) => p.tier === 'Admin');
+  const baseline = (snapshot.clusterPolicies ?? []).filter((p) => p.tier === 'Baseline');
   return {
     profile: snapshot.profile,
     policiesIn: (ns) => snapshot.policies.get(ns) ?? NO_POLICIES,
     namespaceLabels: (ns) =>
       snapshot.namespaces.get(ns)?.labels ?? { [NAMESPACE_NAME_LABEL]: ns, ...NO_LABELS },
+    clusterPolicies: (tier) => (tier === 'Admin' ? admin : baseline),
   };
 }

@@ -105,5 +105,66 @@ export interface Namespace {
   readonly metadata: ObjectMeta;
 }
 
+// ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2, as in sigs.k8s.io/network-policy-api
+// v0.2.0): cluster-scoped, in an Admin tier before NetworkPolicy or a Baseline tier after it.
+
+export interface NamespacedPod {
+  readonly namespaceSelector?: LabelSelector | undefined;
+  readonly podSelector?: LabelSelector | undefined;
+}
+
+export interface ClusterNetworkPolicySubject {
+  readonly namespaces?: LabelSelector | undefined;
+  readonly pods?: NamespacedPod | undefined;
+}
+
+export interface ClusterNetworkPolicyPeer {
+  readonly namespaces?: LabelSelector | undefined;
+  readonly pods?: NamespacedPod | undefined;
+  /** Egress only. */
+  readonly networks?: readonly string[] | undefined;
+  /** Egress only (experimental in the API). */
+  readonly nodes?: LabelSelector | undefined;
+  /** Egress only, Accept only (experimental in the API). */
+  readonly domainNames?: readonly string[] | undefined;
+}
+
+export interface ClusterNetworkPolicyPort {
+  readonly number?: number | undefined;
+  readonly range?: { readonly start: number; readonly end: number } | undefined;
+}
+
+export interface ClusterNetworkPolicyProtocol {
+  readonly tcp?: { readonly destinationPort?: ClusterNetworkPolicyPort | undefined } | undefined;
+  readonly udp?: { readonly destinationPort?: ClusterNetworkPolicyPort | undefined } | undefined;
+  readonly sctp?: { readonly destinationPort?: ClusterNetworkPolicyPort | undefined } | undefined;
+  readonly destinationNamedPort?: string | undefined;
+}
+
+export interface ClusterNetworkPolicyRule {
+  readonly name?: string | undefined;
+  readonly action: string;
+  /** Ingress rules. */
+  readonly from?: readonly ClusterNetworkPolicyPeer[] | undefined;
+  /** Egress rules. */
+  readonly to?: readonly ClusterNetworkPolicyPeer[] | undefined;
+  readonly protocols?: readonly ClusterNetworkPolicyProtocol[] | undefined;
+}
+
+export interface ClusterNetworkPolicySpec {
+  readonly tier: string;
+  readonly priority: number;
+  readonly subject: ClusterNetworkPolicySubject;
+  readonly ingress?: readonly ClusterNetworkPolicyRule[] | undefined;
+  readonly egress?: readonly ClusterNetworkPolicyRule[] | undefined;
+}
+
+export interface ClusterNetworkPolicy {
+  readonly apiVersion?: string | undefined;
+  readonly kind?: string | undefined;
+  readonly metadata: ObjectMeta;
+  readonly spec: ClusterNetworkPolicySpec;
+}
+
 /** The well-known label the API server puts on every namespace (since 1.21). */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';

@@ -1,11 +1,15 @@
 // Verdicts. A connection needs egress allowed at the source AND ingress allowed at the destination.
-// Each direction is decided by a pipeline of tiers; today one tier (NetworkPolicy), later
-// ClusterNetworkPolicy's Admin tier before it and Baseline tier after it (Accept / Deny / Pass).
+// Each direction is decided by a pipeline of tiers: ClusterNetworkPolicy's Admin tier, NetworkPolicy,
+// ClusterNetworkPolicy's Baseline tier. A tier allows or denies (final), passes (Pass rules: on to the
+// next tier), has no opinion, or cannot decide offline; when no tier decides, traffic is allowed.
 import type { Labels } from '../model/k8s.ts';
 import { ipBlockContains } from './cidr.ts';
+import { clusterSubjectSelects, decideClusterTier } from './cluster-tier.ts';
 import { type CompiledSelector, selectorMatches } from './labels.ts';
 import type { CniProfile } from './profiles.ts';
 import type {
+  ClusterTier,
+  CompiledClusterPolicy,
   CompiledPolicy,
   CompiledRule,
   Direction,
@@ -18,6 +22,7 @@ import type {
   Protocol,
   RuleRef,
   Traffic,
+  Undetermined,
   Verdict,
 } from './types.ts';
 
@@ -30,6 +35,8 @@ export interface EvalContext {
   readonly selectionMemo?: WeakMap<PodInfo, Partial<Record<Direction, CompiledPolicy[]>>>;
   /** Optional cache of a namespace selector's answer per namespace (the engine asks it per verdict). */
   namespaceMatches?(selector: CompiledSelector, namespace: string): boolean;
+  /** ClusterNetworkPolicies of a tier, by priority then name; absent = none. */
+  clusterPolicies?(tier: ClusterTier): readonly CompiledClusterPolicy[];
 }
 
 /** What one direction looks like to a tier: who is protected, who is on the other end, what port. */
@@ -46,8 +53,21 @@ export interface DirectionQuery {
 }
 
 export type TierDecision =
-  | { readonly kind: 'allow'; readonly by: readonly RuleRef[]; readonly isolatedBy: readonly PolicyRef[] }
-  | { readonly kind: 'deny'; readonly isolatedBy: readonly PolicyRef[] }
+  | {
+      readonly kind: 'allow';
+      readonly by: readonly RuleRef[];
+      readonly isolatedBy: readonly PolicyRef[];
+      readonly tier?: ClusterTier;
+    }
+  | {
+      readonly kind: 'deny';
+      readonly isolatedBy: readonly PolicyRef[];
+      /** The Deny rules, for a ClusterNetworkPolicy tier. */
+      readonly by?: readonly RuleRef[];
+      readonly tier?: ClusterTier;
+    }
+  | { readonly kind: 'pass'; readonly by: readonly RuleRef[] }
+  | { readonly kind: 'undetermined'; readonly undetermined: Undetermined }
   | { readonly kind: 'no-opinion' };
 
 export interface Tier {
@@ -158,27 +178,112 @@ export const networkPolicyTier: Tier = {
   },
 };
 
-export const DEFAULT_TIERS: readonly Tier[] = [networkPolicyTier];
-
-export function evaluateDirection(
+/** The ClusterNetworkPolicies of a tier whose subject selects a pod. */
+export function clusterPoliciesSelecting(
   ctx: EvalContext,
+  tier: ClusterTier,
+  pod: PodInfo,
+): CompiledClusterPolicy[] {
+  return (ctx.clusterPolicies?.(tier) ?? []).filter((p) => clusterSubjectSelects(ctx, p, pod));
+}
+
+/** A ClusterNetworkPolicy tier's outcome as a tier decision. */
+export function clusterTierDecision(
+  ctx: EvalContext,
+  tier: ClusterTier,
+  selecting: readonly CompiledClusterPolicy[],
   q: DirectionQuery,
-  tiers: readonly Tier[] = DEFAULT_TIERS,
-): DirectionVerdict {
-  for (const tier of tiers) {
-    const d = tier.decide(ctx, q);
+): TierDecision {
+  if (selecting.length === 0) return { kind: 'no-opinion' };
+  const o = decideClusterTier(ctx, selecting, q);
+  switch (o.kind) {
+    case 'none':
+      return { kind: 'no-opinion' };
+    case 'undetermined':
+      return { kind: 'undetermined', undetermined: o.undetermined };
+    case 'decided':
+      switch (o.action) {
+        case 'Accept':
+          return { kind: 'allow', by: o.by, isolatedBy: [], tier };
+        case 'Deny':
+          return { kind: 'deny', by: o.by, isolatedBy: [], tier };
+        case 'Pass':
+          return { kind: 'pass', by: o.by };
+        default:
+          return assertNeverDecision(o.action);
+      }
+    default:
+      return assertNeverDecision(o);
+  }
+}
+
+function clusterTier(tier: ClusterTier): Tier {
+  return {
+    name: tier,
+    decide: (ctx, q) => clusterTierDecision(ctx, tier, clusterPoliciesSelecting(ctx, tier, q.subject), q),
+  };
+}
+
+export const adminTier: Tier = clusterTier('Admin');
+export const baselineTier: Tier = clusterTier('Baseline');
+
+export const DEFAULT_TIERS: readonly Tier[] = [adminTier, networkPolicyTier, baselineTier];
+
+/** Folds tier decisions, in tier order, into a direction's verdict. */
+export function foldTiers(decisions: Iterable<TierDecision>): DirectionVerdict {
+  let passedBy: RuleRef[] | undefined;
+  const passed = (): { passedBy?: readonly RuleRef[] } => (passedBy ? { passedBy } : {});
+  for (const d of decisions) {
     switch (d.kind) {
       case 'allow':
-        return { isolated: true, allowed: true, allowedBy: d.by, isolatedBy: d.isolatedBy };
+        return {
+          isolated: true,
+          allowed: true,
+          allowedBy: d.by,
+          isolatedBy: d.isolatedBy,
+          ...(d.tier && { tier: d.tier }),
+          ...passed(),
+        };
       case 'deny':
-        return { isolated: true, allowed: false, allowedBy: [], isolatedBy: d.isolatedBy };
+        return {
+          isolated: true,
+          allowed: false,
+          allowedBy: [],
+          isolatedBy: d.isolatedBy,
+          ...(d.tier && { tier: d.tier }),
+          ...(d.by && { deniedBy: d.by }),
+          ...passed(),
+        };
+      case 'pass':
+        passedBy = [...(passedBy ?? []), ...d.by];
+        continue;
+      case 'undetermined':
+        return {
+          isolated: true,
+          allowed: false,
+          allowedBy: [],
+          isolatedBy: [],
+          undetermined: d.undetermined,
+          ...passed(),
+        };
       case 'no-opinion':
         continue;
       default:
         return assertNeverDecision(d);
     }
   }
-  return { isolated: false, allowed: true, allowedBy: [], isolatedBy: [] };
+  return { isolated: false, allowed: true, allowedBy: [], isolatedBy: [], ...passed() };
+}
+
+export function evaluateDirection(
+  ctx: EvalContext,
+  q: DirectionQuery,
+  tiers: readonly Tier[] = DEFAULT_TIERS,
+): DirectionVerdict {
+  function* decisions(): Generator<TierDecision> {
+    for (const tier of tiers) yield tier.decide(ctx, q);
+  }
+  return foldTiers(decisions());
 }
 
 const EXTERNAL_INGRESS: DirectionVerdict = {

@@ -1,14 +1,20 @@
 // Explanations: a verdict in words a person debugging a policy can act on. Pure functions of the
 // verdict and the traffic; the "near misses" say, for a denial, why each rule did not match.
 import {
+  clusterPoliciesSelecting,
+  clusterTierDecision,
+  type DirectionQuery,
   type EvalContext,
+  networkPolicyTier,
   peerMatches,
   policiesSelecting,
   portMatches,
   resolveNamedPort,
+  type TierDecision,
 } from './evaluate.ts';
 import { formatSelector } from './labels.ts';
 import {
+  type ClusterTier,
   type CompiledPolicy,
   type CompiledRule,
   type Direction,
@@ -18,7 +24,9 @@ import {
   formatRuleRef,
   type PeerMatcher,
   type PortMatcher,
+  type RuleRef,
   type Traffic,
+  type Undetermined,
   type Verdict,
 } from './types.ts';
 
@@ -101,6 +109,61 @@ export function ruleMiss(
   return `${formatRuleRef(rule.ref)} does not match: ${reasons.join(', and ') || 'no reason found'}`;
 }
 
+const UNDETERMINED: Readonly<Record<Undetermined['why'], string>> = {
+  'node-peer': "a nodes peer: whether the address is a node's is known only in the cluster",
+  'domain-peer': 'a domainNames peer: decided by DNS answers at run time',
+  'pod-without-ip': 'a networks peer and a pod without an IP: its address decides',
+  'equal-priority': 'policies of equal priority disagree; the API lets the implementation apply any of them',
+};
+
+const refs = (list: readonly RuleRef[]): string => list.map(formatRuleRef).join(', ');
+
+function tierWords(d: TierDecision): string {
+  switch (d.kind) {
+    case 'allow':
+      return d.tier ? `Accept by ${refs(d.by)}` : `allowed by ${refs(d.by)}`;
+    case 'deny':
+      return d.by
+        ? `Deny by ${refs(d.by)}`
+        : `denied: isolated by ${d.isolatedBy.map(formatPolicyRef).join(', ')}, no rule matches`;
+    case 'pass':
+      return `Pass by ${refs(d.by)}: on to the next tier`;
+    case 'undetermined':
+      return `cannot be decided offline (${refs(d.undetermined.rules)}): ${UNDETERMINED[d.undetermined.why]}`;
+    case 'no-opinion':
+      return 'no rule matches';
+    default:
+      return assertNever(d);
+  }
+}
+
+/** The tiers in the order they decide, each with what it said, while ClusterNetworkPolicies exist. */
+function tierLines(ctx: EvalContext, q: DirectionQuery): string[] {
+  const admin = ctx.clusterPolicies?.('Admin') ?? [];
+  const baseline = ctx.clusterPolicies?.('Baseline') ?? [];
+  if (admin.length === 0 && baseline.length === 0) return [];
+  const cluster = (tier: ClusterTier): TierDecision =>
+    clusterTierDecision(ctx, tier, clusterPoliciesSelecting(ctx, tier, q.subject), q);
+  const steps: [string, () => TierDecision][] = [
+    ['Admin ClusterNetworkPolicy', () => cluster('Admin')],
+    ['NetworkPolicy', () => networkPolicyTier.decide(ctx, q)],
+    ['Baseline ClusterNetworkPolicy', () => cluster('Baseline')],
+  ];
+  const lines = ['  Tiers, in order:'];
+  let decided = false;
+  steps.forEach(([name, decide], i) => {
+    if (decided) {
+      lines.push(`    ${i + 1}. ${name}: not reached`);
+      return;
+    }
+    const d = decide();
+    lines.push(`    ${i + 1}. ${name}: ${tierWords(d)}`);
+    decided = d.kind === 'allow' || d.kind === 'deny' || d.kind === 'undetermined';
+  });
+  if (!decided) lines.push('    no tier decided: allowed (the Kubernetes default)');
+  return lines;
+}
+
 function directionLines(
   ctx: EvalContext,
   direction: Direction,
@@ -110,6 +173,54 @@ function directionLines(
   const subject = direction === 'egress' ? traffic.from.key : endpointName(traffic.to);
   const what = direction === 'egress' ? `Egress from ${subject}` : `Ingress to ${subject}`;
   if (v.note) return [`${what}: allowed; ${v.note}.`];
+  const subjectPod =
+    direction === 'egress' ? traffic.from : traffic.to.kind === 'pod' ? traffic.to.pod : undefined;
+  const tiers = subjectPod
+    ? tierLines(ctx, {
+        direction,
+        subject: subjectPod,
+        peer: direction === 'egress' ? traffic.to : { kind: 'pod', pod: traffic.from },
+        destination: traffic.to,
+        port: traffic.port,
+        protocol: traffic.protocol,
+      })
+    : [];
+  const passed = v.passedBy?.length ? `passed by ${refs(v.passedBy)}, then ` : '';
+  if (v.undetermined) {
+    return [
+      `${what}: CANNOT BE DECIDED OFFLINE: ${passed}${UNDETERMINED[v.undetermined.why]} (${refs(v.undetermined.rules)}).`,
+      ...tiers,
+    ];
+  }
+  if (v.tier) {
+    const line = v.allowed
+      ? `${what}: ${passed}accepted by ${refs(v.allowedBy)} (${v.tier} tier ClusterNetworkPolicy).`
+      : `${what}: ${passed}DENIED by ${refs(v.deniedBy ?? [])} (${v.tier} tier ClusterNetworkPolicy).`;
+    return [line, ...tiers];
+  }
+  if (passed && !v.isolated) {
+    return [`${what}: allowed: ${passed}no later tier decided, so it is allowed.`, ...tiers];
+  }
+  if (passed && v.allowed) {
+    return [
+      `${what}: ${passed}allowed by ${refs(v.allowedBy)} (isolated by ${v.isolatedBy.map(formatPolicyRef).join(', ')}).`,
+      ...tiers,
+    ];
+  }
+  if (tiers.length > 0)
+    return [...directionLinesNp(ctx, direction, v, traffic, what, subject, passed), ...tiers];
+  return directionLinesNp(ctx, direction, v, traffic, what, subject, passed);
+}
+
+function directionLinesNp(
+  ctx: EvalContext,
+  direction: Direction,
+  v: DirectionVerdict,
+  traffic: Traffic,
+  what: string,
+  subject: string,
+  passed: string,
+): string[] {
   if (!v.isolated) {
     return [
       `${what}: allowed: not isolated (no NetworkPolicy in namespace ${subject.split('/')[0]} selects it with policyType ${direction === 'egress' ? 'Egress' : 'Ingress'}), so all ${direction} is allowed.`,
@@ -120,7 +231,7 @@ function directionLines(
     return [`${what}: allowed by ${v.allowedBy.map(formatRuleRef).join(', ')} (isolated by ${isolatedBy}).`];
   }
   const lines = [
-    `${what}: DENIED: isolated by ${isolatedBy}, and no ${direction} rule of these policies matches.`,
+    `${what}: DENIED: ${passed}isolated by ${isolatedBy}, and no ${direction} rule of these policies matches.`,
   ];
   const source: Endpoint = { kind: 'pod', pod: traffic.from };
   const peer = direction === 'egress' ? traffic.to : source;

@@ -23,9 +23,11 @@ export function podKey(namespace: string, name: string): PodKey {
   return `${namespace}/${name}` as PodKey;
 }
 
+/** A NetworkPolicy (`namespace/name`) or, with `kind`, a cluster-scoped ClusterNetworkPolicy (namespace ''). */
 export interface PolicyRef {
   readonly namespace: string;
   readonly name: string;
+  readonly kind?: 'ClusterNetworkPolicy';
 }
 
 export interface RuleRef {
@@ -35,10 +37,16 @@ export interface RuleRef {
 }
 
 export function formatPolicyRef(ref: PolicyRef): string {
-  return `${ref.namespace}/${ref.name}`;
+  return ref.kind === 'ClusterNetworkPolicy'
+    ? `clusternetworkpolicy/${ref.name}`
+    : `${ref.namespace}/${ref.name}`;
 }
 
-/** `ns/policy#ingress[i]`: the contract form of a rule reference. */
+export function clusterPolicyRef(name: string): PolicyRef {
+  return { namespace: '', name, kind: 'ClusterNetworkPolicy' };
+}
+
+/** `ns/policy#ingress[i]` or `clusternetworkpolicy/NAME#egress[i]`: the contract form of a rule reference. */
 export function formatRuleRef(ref: RuleRef): string {
   return `${formatPolicyRef(ref.policy)}#${ref.direction}[${ref.index}]`;
 }
@@ -123,6 +131,82 @@ export interface CompiledPolicy {
   readonly egress: readonly CompiledRule[];
 }
 
+// ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2, network-policy-api v0.2.0).
+export type ClusterTier = 'Admin' | 'Baseline';
+export type ClusterAction = 'Accept' | 'Deny' | 'Pass';
+
+/**
+ * Subject. Case table (API -> value):
+ *   subject.namespaces: S                      -> namespaces S, pods everything
+ *   subject.pods: { namespaceSelector: N, podSelector: P } -> namespaces N AND pods P ({} or absent = all)
+ */
+export interface ClusterSubject {
+  readonly namespaces: CompiledSelector;
+  readonly pods: CompiledSelector;
+}
+
+// Peers of a ClusterNetworkPolicy rule (exactly one field per peer). Case table:
+//   namespaces: S                -> pods-in-namespaces (pods = everything)
+//   pods: { N, P }               -> pods-in-namespaces (N AND P)
+//   networks: [CIDR...] (egress) -> networks: any IP, pods' included (as the profile lets CIDRs match pods)
+//   nodes: S (egress)            -> nodes: node IPs; never a pod's (host-network pods are not endpoints),
+//                                   unknown offline for an external address
+//   domainNames (egress, Accept) -> domain-names: decided by DNS answers at run time; never a pod
+//                                   reached by its IP, unknown offline for an external address
+//   none of them (a newer CRD's field) -> fail closed: compile drops the peer from Accept rules and
+//                                   turns Deny/Pass rules into Deny-all (the API's instruction)
+export type ClusterPeerMatcher =
+  | {
+      readonly kind: 'pods-in-namespaces';
+      readonly index: number;
+      readonly namespaces: CompiledSelector;
+      readonly pods: CompiledSelector;
+    }
+  | { readonly kind: 'networks'; readonly index: number; readonly blocks: readonly CompiledIPBlock[] }
+  | { readonly kind: 'nodes'; readonly index: number; readonly nodes: CompiledSelector }
+  | { readonly kind: 'domain-names'; readonly index: number; readonly names: readonly string[] }
+  | { readonly kind: 'everything'; readonly index: number };
+
+// Ports of a ClusterNetworkPolicy rule. Case table:
+//   protocols absent                               -> any-port
+//   { tcp|udp|sctp: { destinationPort: { number } } }  -> port-range N..N of that protocol
+//   { tcp|udp|sctp: { destinationPort: { range } } }   -> port-range start..end
+//   { destinationNamedPort: name }                 -> any-protocol-named-port: the destination pod's
+//                                                     container port of that name, with its own protocol
+export type ClusterPortMatcher =
+  | Extract<PortMatcher, { readonly kind: 'port-range' }>
+  | { readonly kind: 'any-protocol-named-port'; readonly index: number; readonly name: string };
+
+export type ClusterPortSet =
+  | { readonly kind: 'any-port' }
+  | { readonly kind: 'ports'; readonly ports: readonly ClusterPortMatcher[] };
+
+export interface CompiledClusterRule {
+  readonly ref: RuleRef;
+  readonly action: ClusterAction;
+  /** The rule's `name`, for explanations. */
+  readonly name: string | undefined;
+  readonly peers: readonly ClusterPeerMatcher[];
+  readonly ports: ClusterPortSet;
+}
+
+export interface CompiledClusterPolicy {
+  readonly ref: PolicyRef;
+  readonly tier: ClusterTier;
+  readonly priority: number;
+  readonly subject: ClusterSubject;
+  /** In the order written: within a policy the first matching rule decides. */
+  readonly ingress: readonly CompiledClusterRule[];
+  readonly egress: readonly CompiledClusterRule[];
+}
+
+/** Tier order, then priority (lower first), then name: the order rules are tried in. */
+export function compareClusterPolicies(a: CompiledClusterPolicy, b: CompiledClusterPolicy): number {
+  if (a.tier !== b.tier) return a.tier === 'Admin' ? -1 : 1;
+  if (a.priority !== b.priority) return a.priority - b.priority;
+  return a.ref.name < b.ref.name ? -1 : a.ref.name > b.ref.name ? 1 : 0;
+}
+
 export interface NamedContainerPort {
   readonly name: string | undefined;
   readonly port: number;
@@ -169,6 +253,25 @@ export interface DirectionVerdict {
   readonly isolatedBy: readonly PolicyRef[];
   /** Why no policy applies, or what the CNI profile decided where the spec is silent. */
   readonly note?: string;
+  /** The ClusterNetworkPolicy tier that decided (absent: NetworkPolicy, or no policy at all). */
+  readonly tier?: ClusterTier;
+  /** ClusterNetworkPolicy Deny rules that denied the traffic. */
+  readonly deniedBy?: readonly RuleRef[];
+  /** ClusterNetworkPolicy Pass rules that handed the decision to the next tier, in tier order. */
+  readonly passedBy?: readonly RuleRef[];
+  /** The verdict cannot be decided offline: `allowed` is false and says nothing. */
+  readonly undetermined?: Undetermined;
+}
+
+// Why a verdict cannot be decided without the running cluster. Case table:
+//   node-peer       - a nodes peer and an external address: only the cluster knows node IPs
+//   domain-peer     - a domainNames peer and an external address: decided by DNS answers at run time
+//   pod-without-ip  - a networks peer and a pod with no IP yet (manifests): its address decides
+//   equal-priority  - policies of one tier and priority whose first matching rules disagree: the API
+//                     lets the implementation apply any of them
+export interface Undetermined {
+  readonly why: 'node-peer' | 'domain-peer' | 'pod-without-ip' | 'equal-priority';
+  readonly rules: readonly RuleRef[];
 }
 
 export interface Verdict {
