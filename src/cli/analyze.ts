@@ -15,6 +15,7 @@ import { LINT_RULES, type LintFinding, type LintSeverity, lint } from '../expect
 import type { ExternalTarget, PortSpec } from '../expect/ports.ts';
 import { summarize } from '../expect/summary.ts';
 import type { ObjectIssue } from '../model/cluster.ts';
+import { ItemMemo } from '../model/item-memo.ts';
 import type { LoadResult } from '../model/manifests.ts';
 import { parseIpLiteral } from '../policy/cidr.ts';
 import { explain } from '../policy/explain.ts';
@@ -338,8 +339,9 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
 async function readSide(
   paths: readonly string[],
   io: AnalyzeIO,
+  memo: ItemMemo,
 ): Promise<{ load: LoadResult; issues: ManifestIssue[] }> {
-  const read = await readManifests([...paths], io.stdin ? { stdin: io.stdin } : {});
+  const read = await readManifests([...paths], io.stdin ? { stdin: io.stdin, memo } : { memo });
   const load = read.load;
   return { load, issues: [...read.issues, ...load.issues] };
 }
@@ -365,8 +367,10 @@ async function runDiff(
   if (!isProfileName(args.profile))
     throw new UsageError(`--profile "${args.profile}" is not one of ${PROFILE_NAMES.join(', ')}`);
   progress.phase('reading manifests');
-  const head = await readSide(args.file, io);
-  const base = await readSide(args.base ?? [], io);
+  // Objects the base holds unchanged (most of them) are read once, for both sides.
+  const memo = new ItemMemo();
+  const head = await readSide(args.file, io, memo);
+  const base = await readSide(args.base ?? [], io, memo);
   progress.phase('comparing');
   const diff = diffAnalyses(inputOf(base.load), inputOf(head.load), PROFILES[args.profile], {
     ...(ports ? { ports } : {}),

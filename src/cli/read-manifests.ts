@@ -5,6 +5,7 @@
 
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import type { ManifestIssue } from '../errors.ts';
+import type { ItemMemo } from '../model/item-memo.ts';
 import { JsonStreamReader, type Reread } from '../model/json-stream.ts';
 import { type LoadOptions, type LoadResult, ManifestLoader } from '../model/manifest-loader.ts';
 import { addText } from '../model/manifests.ts';
@@ -57,6 +58,7 @@ async function readChunks(
   chunks: AsyncIterable<string | Uint8Array>,
   forceJson: boolean,
   reread: ((skip: number) => Reread) | undefined,
+  memo: ItemMemo | undefined,
 ): Promise<void> {
   const encoder = new TextEncoder();
   let json: JsonStreamReader | undefined;
@@ -75,7 +77,7 @@ async function readChunks(
       }
       first = false;
       if (forceJson || looks === true) {
-        json = new JsonStreamReader(loader, file, reread?.(bom ? 3 : 0));
+        json = new JsonStreamReader(loader, file, reread?.(bom ? 3 : 0), memo);
         for (const y of yaml) json.push(y);
         yaml.length = 0;
       }
@@ -96,7 +98,7 @@ async function readChunks(
  */
 export async function readManifests(
   paths: readonly string[],
-  options: ReadOptions & LoadOptions = {},
+  options: ReadOptions & LoadOptions & { readonly memo?: ItemMemo } = {},
 ): Promise<ReadManifests> {
   const issues: ManifestIssue[] = [];
   const loader = new ManifestLoader(
@@ -116,6 +118,7 @@ export async function readManifests(
         chunks,
         forceJson,
         input === STDIN ? undefined : (skip) => rereadFile(input, skip),
+        options.memo,
       );
     } catch (e: unknown) {
       issues.push({ severity: 'error', file, message: `cannot read: ${describe(e)}` });

@@ -7,6 +7,7 @@
 // behave alike on both sides. A pair is affected as a source when its head class is one a change
 // names as a source (or appeared), or when the pod changed class (its labels changed what selects
 // it); likewise as a destination. A pod that exists on one side only is listed apart.
+import { isDeepStrictEqual } from 'node:util';
 import type { SnapshotInput } from '../model/cluster.ts';
 import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
 import type { CniProfile } from '../policy/profiles.ts';
@@ -159,7 +160,8 @@ function unionPorts(a: readonly PortSpec[], b: readonly PortSpec[]): PortSpec[] 
 /** Applies to `engine` (loaded with `base`) what differs in `head`; returns each update's Change. */
 function applyDifferences(engine: ExpectationEngine, base: SnapshotInput, head: SnapshotInput): Change[] {
   const out: Change[] = [];
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  // Objects read once for both sides are the same object.
+  const same = (a: unknown, b: unknown) => a === b || isDeepStrictEqual(a, b);
   const byKey = <T extends { metadata: { namespace?: string | undefined; name?: string | undefined } }>(
     list: readonly T[],
     key: (o: T) => string,

@@ -5,6 +5,7 @@
 
 import { LineCounter, parseDocument } from 'yaml';
 import type { PathSegment } from './field-path.ts';
+import type { ItemMemo } from './item-memo.ts';
 import { jsonErrorOffset } from './json-error.ts';
 import { type JsonPiece, JsonSplitter } from './json-split.ts';
 import { isListKind, itemDefaults, type ListDefaults } from './list-kind.ts';
@@ -56,10 +57,13 @@ export class JsonStreamReader {
   private pending: Pending[] = [];
   private pendingDocument = -1;
 
-  constructor(loader: ManifestLoader, file: string, reread?: Reread) {
+  private readonly memo: ItemMemo | undefined;
+
+  constructor(loader: ManifestLoader, file: string, reread?: Reread, memo?: ItemMemo) {
     this.loader = loader;
     this.file = file;
     this.reread = reread;
+    this.memo = memo;
     this.splitter = new JsonSplitter((document, field, value) => {
       const head = this.heads.get(document) ?? {};
       head[field] = value;
@@ -128,10 +132,19 @@ export class JsonStreamReader {
         });
         return;
       case 'item': {
-        const parsed = this.parse(piece.text, piece.line);
+        const keep = this.keepPlace(piece);
+        const recalled = this.memo?.recall(piece.text, keep);
+        const parsed = recalled
+          ? { ok: true as const, value: undefined }
+          : this.parse(piece.text, piece.line);
         if (!parsed.ok) return;
         const place = textPlace(this.file, piece.document, piece.text, piece.line);
-        const keep = this.keepPlace(piece);
+        const stage = (defaults: ListDefaults | undefined): Staged[] => {
+          if (recalled) return recalled;
+          const staged = this.loader.stage(parsed.value, place, defaults, keep);
+          this.memo?.remember(piece.text, parsed.value, staged);
+          return staged;
+        };
         const head = this.heads.get(piece.document);
         if (head?.kind !== undefined) {
           const pending = this.pending;
@@ -140,16 +153,14 @@ export class JsonStreamReader {
           if (!isListKind(head.kind, true)) return;
           const defaults = itemDefaults(head.kind, head.apiVersion);
           this.commitPending(pending, defaults); // items read before the kind keep their order
-          this.loader.commit(this.loader.stage(parsed.value, place, defaults, keep));
+          this.loader.commit(stage(defaults));
           return;
         }
         this.pendingDocument = piece.document;
-        const hasKind = typeof parsed.value === 'object' && parsed.value !== null && 'kind' in parsed.value;
-        this.pending.push(
-          hasKind
-            ? { staged: this.loader.stage(parsed.value, place, undefined, keep) }
-            : { value: parsed.value, place, keep },
-        );
+        const hasKind =
+          recalled !== undefined ||
+          (typeof parsed.value === 'object' && parsed.value !== null && 'kind' in parsed.value);
+        this.pending.push(hasKind ? { staged: stage(undefined) } : { value: parsed.value, place, keep });
         return;
       }
       case 'document': {
