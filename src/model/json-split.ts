@@ -6,6 +6,11 @@
 // Pieces: every top-level value is a document (concatenated JSON documents are read one by one, as
 // kubectl does); each element of a top-level object's `items` array is an item of its own, and the
 // document's text then has `"items": []` in their place.
+//
+// Duplicate keys: JSON.parse keeps the last of them silently, where the API server reports them. The
+// scan already stops at every key, so it also keeps a 32-bit hash of each object's keys; a piece
+// where two keys of one object hash alike (or a key holds an escape, whose meaning the bytes do not
+// show) is marked `suspectKeys`, and only such pieces are searched exactly (json-duplicates.ts).
 
 export interface JsonItem {
   readonly type: 'item';
@@ -17,6 +22,8 @@ export interface JsonItem {
   readonly line: number;
   readonly offset: number;
   readonly bytes: number;
+  /** Some object in it may hold a key twice (false: none does). */
+  readonly suspectKeys: boolean;
 }
 
 export interface JsonDocument {
@@ -29,6 +36,8 @@ export interface JsonDocument {
   readonly offset: number;
   readonly bytes: number;
   readonly hadItems: boolean;
+  /** Some object in its text (items excluded) may hold a key twice (false: none does). */
+  readonly suspectKeys: boolean;
 }
 
 export interface JsonSplitError {
@@ -68,6 +77,20 @@ for (const b of [QUOTE, OPEN_OBJECT, CLOSE_OBJECT, OPEN_ARRAY, CLOSE_ARRAY, COMM
   CLASS[b] = STRUCTURAL;
 CLASS[NEWLINE] = LINE;
 for (const b of [SPACE, TAB, RETURN]) CLASS[b] = SPACE_CLASS;
+
+/** Keys of one object compared one by one up to this many; beyond, through a Set (hostile input). */
+const LINEAR_KEYS = 16;
+
+/** FNV-1a of a key's bytes (between its quotes); undefined when it holds an escape. */
+function hashKey(buf: Uint8Array, from: number, to: number): number | undefined {
+  let h = 0x811c9dc5;
+  for (let i = from; i < to; i++) {
+    const b = buf[i] as number;
+    if (b === BACKSLASH) return undefined;
+    h = Math.imul(h ^ b, 0x01000193);
+  }
+  return h;
+}
 
 /** Longest key or kind value decoded for the checks below; longer ones are neither `items` nor a kind. */
 const MAX_KEY_BYTES = 256;
@@ -124,6 +147,19 @@ export class JsonSplitter {
   private lastString = '';
   private colonSeen = false;
   private valueOf: string | undefined;
+  /**
+   * Key hashes of the open objects, innermost last: an object's keys are contiguous from
+   * `keysFrom[depth]`, because a nested object's keys are dropped when it closes. Objects with many
+   * keys move theirs to a Set (`keySets[depth]`).
+   */
+  private readonly keys: number[] = [];
+  private readonly keysFrom: number[] = [];
+  private readonly keySets: (Set<number> | undefined)[] = [];
+  /** The next string of the innermost object is a key (after `{` or `,`), and the open string is one. */
+  private expectKey = false;
+  private stringIsKey = false;
+  private docSuspect = false;
+  private itemSuspect = false;
 
   constructor(onHead?: HeadListener) {
     this.onHead = onHead;
@@ -267,6 +303,7 @@ export class JsonSplitter {
       this.itemKeep = at;
       this.itemParts.length = 0;
       this.itemLine = this.line;
+      this.itemSuspect = false;
     }
     const topObject = this.stack[0] === OPEN_OBJECT;
     switch (b) {
@@ -274,6 +311,7 @@ export class JsonSplitter {
         this.inString = true;
         this.stringStart = at;
         this.stringLine = this.line;
+        this.stringIsKey = this.expectKey && this.stack[depth - 1] === OPEN_OBJECT;
         if (depth === 1 && topObject && this.colonSeen) this.valueOf = this.lastString;
         return;
       case OPEN_OBJECT:
@@ -288,11 +326,21 @@ export class JsonSplitter {
         }
         this.stack.push(b);
         this.openedAt.push(this.line);
+        this.expectKey = b === OPEN_OBJECT;
+        if (this.expectKey) {
+          this.keysFrom[depth + 1] = this.keys.length;
+          this.keySets[depth + 1] = undefined;
+        }
         return;
       case CLOSE_OBJECT:
       case CLOSE_ARRAY: {
         const open = this.stack.pop();
         this.openedAt.pop();
+        this.expectKey = false;
+        if (open === OPEN_OBJECT) {
+          this.keys.length = this.keysFrom[depth] ?? 0;
+          this.keySets[depth] = undefined;
+        }
         if ((open === OPEN_OBJECT) !== (b === CLOSE_OBJECT)) {
           this.fail(
             `JSON syntax error: unexpected "${String.fromCharCode(b)}" on line ${this.line}`,
@@ -310,6 +358,7 @@ export class JsonSplitter {
         return;
       }
       case COMMA:
+        this.expectKey = this.stack[depth - 1] === OPEN_OBJECT;
         if (this.inItems && depth === 2 && this.itemStart >= 0) this.endItem(at);
         if (depth === 1) {
           this.colonSeen = false;
@@ -317,6 +366,7 @@ export class JsonSplitter {
         }
         return;
       case COLON:
+        this.expectKey = false;
         if (depth === 1) this.colonSeen = true;
         return;
       default:
@@ -328,6 +378,7 @@ export class JsonSplitter {
   /** A string closed: at depth 1 of an object it is a key or a value (`kind` is reported). */
   private afterString(start: number, end: number): void {
     const depth = this.stack.length;
+    if (this.stringIsKey) this.noteKey(start + 1, end - 1, depth);
     if (depth === 0) {
       this.endDocument(end);
       return;
@@ -352,6 +403,42 @@ export class JsonSplitter {
     } else this.lastString = s;
   }
 
+  /** Records a key of the innermost object (bytes `from` to `to`); marks the piece if it may repeat. */
+  private noteKey(from: number, to: number, depth: number): void {
+    const h = hashKey(this.buf, from - this.bufBase, to - this.bufBase);
+    if (h === undefined) {
+      this.suspect();
+      return;
+    }
+    const set = this.keySets[depth];
+    if (set !== undefined) {
+      if (set.has(h)) this.suspect();
+      else set.add(h);
+      return;
+    }
+    const keys = this.keys;
+    const first = this.keysFrom[depth] ?? 0;
+    for (let k = first; k < keys.length; k++) {
+      if (keys[k] === h) {
+        this.suspect();
+        return;
+      }
+    }
+    if (keys.length - first < LINEAR_KEYS) {
+      keys.push(h);
+      return;
+    }
+    const moved = new Set(keys.slice(first));
+    moved.add(h);
+    keys.length = first;
+    this.keySets[depth] = moved;
+  }
+
+  private suspect(): void {
+    if (this.itemStart >= 0) this.itemSuspect = true;
+    else this.docSuspect = true;
+  }
+
   private startDocument(at: number): void {
     this.document++;
     this.docStart = at;
@@ -360,6 +447,7 @@ export class JsonSplitter {
     this.headParts.length = 0;
     this.hadItems = false;
     this.inItems = false;
+    this.docSuspect = false;
     this.lastString = '';
     this.colonSeen = false;
     this.valueOf = undefined;
@@ -386,6 +474,7 @@ export class JsonSplitter {
       offset: this.docOffset,
       bytes: end - this.docOffset,
       hadItems: this.hadItems,
+      suspectKeys: this.docSuspect,
     });
   }
 
@@ -412,6 +501,7 @@ export class JsonSplitter {
       line: this.itemLine,
       offset: start,
       bytes: end - start,
+      suspectKeys: this.itemSuspect,
     });
   }
 

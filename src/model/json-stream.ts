@@ -4,8 +4,9 @@
 // again, only when an issue or `locate` asks for one.
 
 import { LineCounter, parseDocument } from 'yaml';
-import type { PathSegment } from './field-path.ts';
+import { formatFieldPath, type PathSegment } from './field-path.ts';
 import type { ItemMemo } from './item-memo.ts';
+import { findDuplicateKeys } from './json-duplicates.ts';
 import { jsonErrorOffset } from './json-error.ts';
 import { type JsonPiece, JsonSplitter } from './json-split.ts';
 import { isListKind, itemDefaults, type ListDefaults } from './list-kind.ts';
@@ -37,9 +38,37 @@ function errorLine(text: string, firstLine: number, message: string): number {
   return line;
 }
 
-/** A place whose lines come from a text held now (for the issues of this object). */
-function textPlace(file: string, documentIndex: number, text: string, firstLine: number): Place {
-  return { file, documentIndex, line: (path) => lineInText(text, firstLine, path) };
+/**
+ * A place whose lines come from a text held now (for the issues of this object). A text the
+ * splitter marked as maybe holding a key twice is searched for repeats, which the place carries
+ * with the lines they are at.
+ */
+function textPlace(
+  file: string,
+  documentIndex: number,
+  text: string,
+  firstLine: number,
+  suspectKeys: boolean,
+): Place {
+  const line = (path: readonly PathSegment[]) => lineInText(text, firstLine, path);
+  const repeats = suspectKeys ? findDuplicateKeys(text) : [];
+  if (repeats.length === 0) return { file, documentIndex, line };
+  // One entry per repeated path (a key written three times is one issue), at its first repeat.
+  const found = new Map<string, { path: readonly PathSegment[]; line: number }>();
+  let at = 0;
+  let n = firstLine;
+  for (const r of repeats) {
+    for (let i = text.indexOf('\n', at); i >= 0 && i < r.offset; i = text.indexOf('\n', i + 1)) n++;
+    at = r.offset;
+    const key = formatFieldPath(r.path);
+    if (!found.has(key)) found.set(key, { path: r.path, line: n });
+  }
+  return {
+    file,
+    documentIndex,
+    line: (path) => found.get(formatFieldPath(path))?.line ?? line(path),
+    repeated: [...found.values()].map((f) => f.path),
+  };
 }
 
 type Pending =
@@ -138,7 +167,7 @@ export class JsonStreamReader {
           ? { ok: true as const, value: undefined }
           : this.parse(piece.text, piece.line);
         if (!parsed.ok) return;
-        const place = textPlace(this.file, piece.document, piece.text, piece.line);
+        const place = textPlace(this.file, piece.document, piece.text, piece.line, piece.suspectKeys);
         const stage = (defaults: ListDefaults | undefined): Staged[] => {
           if (recalled) return recalled;
           const staged = this.loader.stage(parsed.value, place, defaults, keep);
@@ -178,7 +207,7 @@ export class JsonStreamReader {
           return;
         }
         if (!parsed.ok) return;
-        const place = textPlace(this.file, piece.document, piece.text, piece.line);
+        const place = textPlace(this.file, piece.document, piece.text, piece.line, piece.suspectKeys);
         this.loader.commit(this.loader.stage(value, place, undefined, this.keepPlace(piece)));
         return;
       }

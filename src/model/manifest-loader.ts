@@ -10,7 +10,7 @@ import { NAMESPACE_NAME_LABEL, type Namespace, type NetworkPolicy, type Pod } fr
 import { KINDS, type KindInfo, nearMissApiVersion, nearMissKind } from './kinds.ts';
 import { isListKind, itemDefaults, type ListDefaults } from './list-kind.ts';
 import { formatObjectRef, type ObjectRef, objectRefKey } from './object-ref.ts';
-import { readFields } from './read-fields.ts';
+import { readFields, readsPath } from './read-fields.ts';
 import type { FieldIssue } from './validate.ts';
 
 /** Namespaces the API server creates in every cluster. */
@@ -61,11 +61,19 @@ export interface Place {
   readonly file: string;
   readonly documentIndex: number;
   readonly line: (path: readonly PathSegment[]) => number;
+  /**
+   * Keys written twice in the object's text (paths from the object), which its parsed value no
+   * longer shows; `line` gives the line of the repeat.
+   */
+  readonly repeated?: readonly (readonly PathSegment[])[];
 }
 
 /** A place below another one (`items[3]` of a List). */
 export function placeBelow(place: Place, segments: readonly PathSegment[]): Place {
-  return { ...place, line: (path) => place.line([...segments, ...path]) };
+  const below = { ...place, line: (path: readonly PathSegment[]) => place.line([...segments, ...path]) };
+  if (place.repeated === undefined) return below;
+  const inside = (p: readonly PathSegment[]) => segments.every((s, i) => p[i] === s);
+  return { ...below, repeated: place.repeated.filter(inside).map((p) => p.slice(segments.length)) };
 }
 
 type Raw = Record<string, unknown>;
@@ -265,6 +273,18 @@ export class ManifestLoader {
     const namespace = info.role === 'namespace' ? undefined : (givenNs ?? this.defaultNamespace);
     const ref: ObjectRef = namespace === undefined ? { kind, name } : { kind, namespace, name };
     const object = formatObjectRef(ref);
+    // A repeated key in a field netaudit reads: the API server rejects it (strict field validation,
+    // kubectl's default); repeats elsewhere are not looked for, as other unread fields are not.
+    const repeated = place.repeated?.filter((p) => readsPath(p, info.role, kind)) ?? [];
+    if (repeated.length > 0) {
+      for (const p of repeated)
+        issue(
+          [...p],
+          `key "${String(p.at(-1))}" appears twice in the same object (the API server rejects duplicate fields); this object is skipped`,
+          object,
+        );
+      return;
+    }
     const read = readFields({ ...value, kind, apiVersion }, info.role, kind);
     const surveyed = survey(read, MAX_DEPTH);
     const deep = surveyed === 'deep' ? deeperThan(read, MAX_DEPTH) : undefined;

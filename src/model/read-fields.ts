@@ -4,6 +4,7 @@
 // schemas in manifest-schema.ts look at; NetworkPolicy specs are kept whole, because unknown fields
 // there are reported (a typo such as `ingres` silently changes what a policy allows).
 
+import type { PathSegment } from './field-path.ts';
 import { KINDS, type KindRole, nearMissKind } from './kinds.ts';
 import { isListKind } from './list-kind.ts';
 
@@ -25,6 +26,7 @@ const BY_ROLE: Readonly<Record<KindRole | 'cronjob', Fields>> = {
   namespace: HEAD,
   pod: { ...HEAD, spec: POD_SPEC, status: { phase: true, podIP: true, podIPs: true, hostIP: true } },
   policy: { ...HEAD, spec: true, status: true },
+  'cluster-policy': { ...HEAD, spec: true, status: true },
   workload: { ...HEAD, spec: { template: TEMPLATE } },
   cronjob: { ...HEAD, spec: { jobTemplate: { spec: { template: TEMPLATE } } } },
 };
@@ -43,6 +45,19 @@ function project(value: unknown, fields: Fields): unknown {
     if (Object.hasOwn(value, key)) out[key] = project(value[key], fields[key] as Fields);
   }
   return out;
+}
+
+/** Whether `path` (from an object of this role and kind) is inside what netaudit reads of it. */
+export function readsPath(path: readonly PathSegment[], role: KindRole, kind: string): boolean {
+  let fields: Fields = kind === 'CronJob' ? BY_ROLE.cronjob : BY_ROLE[role];
+  for (const segment of path) {
+    if (fields === true) return true;
+    if (typeof segment === 'number') continue; // each item of a list is read as the list is
+    const next = Object.hasOwn(fields, segment) ? fields[segment] : undefined;
+    if (next === undefined) return false;
+    fields = next;
+  }
+  return true;
 }
 
 /** `raw` reduced to the fields netaudit reads for an object of this role (`cronjob` for CronJobs). */

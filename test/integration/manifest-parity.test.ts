@@ -1,6 +1,7 @@
 // Parity with the API server: every object of the corpus (test/fixtures/parity) is sent as written
-// to the lab's kube-apiserver (POST as application/yaml, server-side dry run, strict field
-// validation as kubectl's default) and read by netaudit; the two must agree on accept or reject,
+// to the lab's kube-apiserver (POST as application/yaml, the JSON cases as application/json;
+// server-side dry run, strict field validation as kubectl's default) and read by netaudit (as a
+// .yaml or .json file); the two must agree on accept or reject,
 // and for accepted objects on what the API server defaults (podSelector, policyTypes, protocols,
 // port values). The server reads the YAML itself, with the same reader kubectl converts with.
 // Needs the lab (root); it never skips: run it where `scripts/lab up` works.
@@ -10,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { parseManifests } from '../../src/model/manifests.ts';
 import { generatedCases, type ParityCase } from '../fixtures/parity/generated.ts';
+import { jsonCases } from '../fixtures/parity/json-cases.ts';
 import { ensureLabUp, kubeRequest } from '../lab/lab.ts';
 
 const NS = 'netaudit-parity';
@@ -51,13 +53,18 @@ interface Decision {
 }
 
 async function server(c: ParityCase): Promise<Decision> {
-  const kind = /^kind:[ \t]*(.+)$/m.exec(c.text)?.[1]?.trim() ?? '';
-  const apiVersion = /^apiVersion:[ \t]*(\S+)/m.exec(c.text)?.[1] ?? '';
+  const head = (field: string): string | undefined =>
+    c.json
+      ? new RegExp(`"${field}":\\s*"([^"]*)"`).exec(c.text)?.[1]
+      : new RegExp(`^${field}:[ \\t]*(.+)$`, 'm').exec(c.text)?.[1]?.trim();
+  const kind = head('kind') ?? '';
+  const apiVersion = head('apiVersion') ?? '';
   const r = resourceOf(kind);
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   const path = `${base}${r.namespaced ? `/namespaces/${NS}` : ''}/${r.plural}?dryRun=All&fieldValidation=Strict`;
   try {
-    const object = await kubeRequest<Record<string, unknown>>('POST', path, c.text, 'application/yaml');
+    const type = c.json ? 'application/json' : 'application/yaml';
+    const object = await kubeRequest<Record<string, unknown>>('POST', path, c.text, type);
     return { accepted: true, detail: 'created (dry run)', object };
   } catch (e: unknown) {
     const code = (e as { code?: unknown }).code;
@@ -69,7 +76,8 @@ async function server(c: ParityCase): Promise<Decision> {
 }
 
 function netaudit(c: ParityCase): Decision & { load: ReturnType<typeof parseManifests> } {
-  const load = parseManifests([{ file: 'case.yaml', text: c.text }], { defaultNamespace: NS });
+  const file = c.json ? 'case.json' : 'case.yaml';
+  const load = parseManifests([{ file, text: c.text }], { defaultNamespace: NS });
   const errors = load.issues.filter((i) => i.severity === 'error');
   const objects = load.pods.length + load.policies.length + load.namespaces.filter((n) => !n.implied).length;
   return {
@@ -147,7 +155,7 @@ describe('netaudit reads manifests as the API server does', { timeout: 600_000 }
   });
 
   it('agrees on every object of the corpus: accept or reject, and the defaults of what it accepts', async () => {
-    const cases = [...handWritten(), ...generatedCases()];
+    const cases = [...handWritten(), ...generatedCases(), ...jsonCases()];
     assert.ok(cases.length > 250, `corpus too small: ${cases.length}`);
     const disagreements: string[] = [];
     let accepted = 0;
