@@ -68,10 +68,37 @@ const kubectlTags = (tags: Tags): Tags => [
   ...tags.filter((t) => {
     const tag = typeof t === 'string' ? t : t.tag;
     const format = typeof t === 'string' ? undefined : t.format;
+    if (tag === FLOAT && typeof t !== 'string') return t.test?.test('.nan') === true; // .inf, .nan
     return tag !== 'tag:yaml.org,2002:timestamp' && format !== 'TIME';
   }),
   goPrefixedInt,
+  goFloat,
 ];
+
+const FLOAT = 'tag:yaml.org,2002:float';
+
+/** go-yaml v2's float syntax, applied to a plain scalar after its underscores are removed. */
+const GO_STYLE_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
+
+/**
+ * Floats as go-yaml v2 reads them, which the library's YAML 1.1 floats do not match: an exponent
+ * needs a mantissa (`e4815220`, a typical pod-template-hash, is a string), and a value that
+ * overflows a float64 (`1e400`) stays a string, since Go's ParseFloat refuses it.
+ */
+const goFloat: ScalarTag = {
+  identify: (v) => typeof v === 'number',
+  default: true,
+  tag: FLOAT,
+  format: 'GO',
+  test: /^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)(?:[eE][-+]?[0-9_]+)?$/,
+  resolve: (text) => {
+    // A leading dot is parsed as it is; a leading digit or sign after removing underscores.
+    const plain = text.startsWith('.') ? text : text.replaceAll('_', '');
+    if (!GO_STYLE_FLOAT.test(plain)) return text;
+    const value = Number(plain);
+    return Number.isFinite(value) ? value : text;
+  },
+};
 
 /**
  * go-yaml v2 reads a plain scalar that Go's strconv.ParseInt(s, 0, 64) accepts (underscores removed)
