@@ -13,6 +13,7 @@ import { type Destination, ExpectationEngine, type ExpectClass } from '../expect
 import { writeFactored } from '../expect/factored.ts';
 import { LINT_RULES, type LintFinding, type LintSeverity, lint } from '../expect/lint.ts';
 import type { ExternalTarget, PortSpec } from '../expect/ports.ts';
+import { hasClusterReasons, verdictReasons } from '../expect/reasons.ts';
 import { summarize } from '../expect/summary.ts';
 import type { ObjectIssue } from '../model/cluster.ts';
 import { ItemMemo } from '../model/item-memo.ts';
@@ -20,7 +21,7 @@ import type { LoadResult } from '../model/manifests.ts';
 import { parseIpLiteral } from '../policy/cidr.ts';
 import { explain } from '../policy/explain.ts';
 import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
-import type { Endpoint, PodInfo } from '../policy/types.ts';
+import { type Endpoint, formatRuleRef, type PodInfo } from '../policy/types.ts';
 import { parsePortSpec } from '../probe/ports.ts';
 import { classVerdictJson, issueJson, podVerdictJson } from '../report/analysis-json.ts';
 import { renderSummaryMarkdown, renderSummaryText } from '../report/analysis-summary.ts';
@@ -110,7 +111,8 @@ function locateIssues(load: LoadResult, issues: readonly ObjectIssue[]): Manifes
   return issues.map((i) => {
     const ref = {
       kind: i.kind,
-      namespace: i.kind === 'Namespace' ? undefined : (i.namespace ?? 'default'),
+      namespace:
+        i.kind === 'Namespace' || i.kind === 'ClusterNetworkPolicy' ? undefined : (i.namespace ?? 'default'),
       name: i.name,
     };
     const at = load.locate(ref, i.field);
@@ -142,6 +144,7 @@ export function analyzeLoaded(
       namespaces: load.namespaces.map((l) => l.object),
       pods: load.pods.map((l) => l.object),
       policies: load.policies.map((l) => l.object),
+      clusterPolicies: load.clusterPolicies.map((l) => l.object),
     },
     PROFILES[options.profile],
     { ports: options.ports, externals: options.externals },
@@ -350,6 +353,7 @@ const inputOf = (load: LoadResult) => ({
   namespaces: load.namespaces.map((l) => l.object),
   pods: load.pods.map((l) => l.object),
   policies: load.policies.map((l) => l.object),
+  clusterPolicies: load.clusterPolicies.map((l) => l.object),
 });
 
 async function runDiff(
@@ -644,9 +648,9 @@ function flowList(engine: ExpectationEngine, scope: Scope, output: 'table' | 'ma
 
 /** The rules that allow a flow, or the policies that isolate an end without a rule that matches. */
 function reasons(v: PodVerdict): string {
-  const ref = (r: { policy: { namespace: string; name: string }; direction: string; index: number }) =>
-    `${r.policy.namespace}/${r.policy.name}#${r.direction}[${r.index}]`;
+  const ref = formatRuleRef;
   const { egress, ingress } = v.verdict;
+  if (hasClusterReasons(v.verdict)) return verdictReasons(v.verdict).join('; ');
   if (v.verdict.allowed) {
     const by = [...egress.allowedBy, ...ingress.allowedBy].map(ref);
     return by.length > 0 ? `allowed by ${by.join(', ')}` : 'allowed: no policy isolates either end';

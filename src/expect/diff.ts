@@ -9,7 +9,7 @@
 // it); likewise as a destination. A pod that exists on one side only is listed apart.
 import { isDeepStrictEqual } from 'node:util';
 import type { SnapshotInput } from '../model/cluster.ts';
-import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
+import type { ClusterNetworkPolicy, Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
 import type { CniProfile } from '../policy/profiles.ts';
 import type { PodInfo, PortSpec, Verdict } from '../policy/types.ts';
 import type { PodFlow } from './cells.ts';
@@ -178,6 +178,12 @@ function applyDifferences(engine: ExpectationEngine, base: SnapshotInput, head: 
   for (const [k, p] of basePolicies)
     if (!headPolicies.has(k))
       out.push(engine.deletePolicy(p.metadata.namespace ?? 'default', p.metadata.name ?? ''));
+
+  const cnpKey = (p: ClusterNetworkPolicy) => p.metadata.name ?? '';
+  const baseCnps = byKey(base.clusterPolicies ?? [], cnpKey);
+  const headCnps = byKey(head.clusterPolicies ?? [], cnpKey);
+  for (const [k, p] of headCnps) if (!same(baseCnps.get(k), p)) out.push(engine.upsertClusterPolicy(p));
+  for (const k of baseCnps.keys()) if (!headCnps.has(k)) out.push(engine.deleteClusterPolicy(k));
 
   const basePods = byKey<Pod>(base.pods, keyOf);
   const headPods = byKey<Pod>(head.pods, keyOf);

@@ -4,7 +4,13 @@
 
 import type { z } from 'zod';
 import { defaultNetworkPolicy, defaultPodSpec, namespaceLabels } from './defaults.ts';
-import { NAMESPACE_NAME_LABEL, type Namespace, type NetworkPolicy, type Pod } from './k8s.ts';
+import {
+  type ClusterNetworkPolicy,
+  NAMESPACE_NAME_LABEL,
+  type Namespace,
+  type NetworkPolicy,
+  type Pod,
+} from './k8s.ts';
 import { dns1123Label } from './k8s-names.ts';
 import type { KindInfo } from './kinds.ts';
 import { schemas, strictSchemas } from './manifest-schema.ts';
@@ -16,11 +22,13 @@ import {
   validatePodSpec,
   validatePodStatus,
 } from './validate.ts';
+import { validateClusterNetworkPolicySpec } from './validate-cluster.ts';
 import { fromZodIssue } from './zod-issues.ts';
 
 export type Built =
   | { readonly role: 'namespace'; readonly object: Namespace }
   | { readonly role: 'policy'; readonly object: NetworkPolicy }
+  | { readonly role: 'cluster-policy'; readonly object: ClusterNetworkPolicy }
   | { readonly role: 'pod'; readonly object: Pod }
   /** A workload's pod template as one Pod; the ref of the workload stays the object's own ref. */
   | { readonly role: 'workload'; readonly object: Pod };
@@ -69,7 +77,8 @@ function metadataIssues(
   });
   if (meta.name === undefined || meta.name === '') out.push(at('name', 'metadata.name is required'));
   else out.push(...info.checkName(meta.name).map((m) => at('name', m)));
-  if (info.role !== 'namespace' && meta.namespace !== undefined && meta.namespace !== '') {
+  const namespaced = info.role !== 'namespace' && info.role !== 'cluster-policy';
+  if (namespaced && meta.namespace !== undefined && meta.namespace !== '') {
     out.push(...dns1123Label(meta.namespace).map((m) => at('namespace', `namespace ${m}`)));
   }
   out.push(...validateLabels(meta.labels, ['metadata', 'labels']));
@@ -115,6 +124,24 @@ export function checkObject(raw: unknown, info: KindInfo, ref: ObjectRef): Check
         ...validateNetworkPolicySpec(s.data.spec ?? {}, ['spec']),
       ];
       return result({ role: 'policy', object: defaultNetworkPolicy(s.data, ns) }, issues);
+    }
+    case 'cluster-policy': {
+      const s = shape(strictSchemas.clusterNetworkPolicy, schemas.clusterNetworkPolicy, raw);
+      if (s.data === undefined) return { issues: s.issues };
+      // Cluster-scoped: a namespace written in the manifest is ignored, as the API server does.
+      const { namespace: _clusterScoped, ...metadata } = s.data.metadata;
+      const object: ClusterNetworkPolicy = {
+        apiVersion: s.data.apiVersion,
+        kind: s.data.kind,
+        metadata,
+        spec: s.data.spec,
+      };
+      const issues = [
+        ...s.issues,
+        ...metadataIssues(info, s.data.metadata),
+        ...validateClusterNetworkPolicySpec(object, s.data.spec, ['spec']),
+      ];
+      return result({ role: 'cluster-policy', object }, issues);
     }
     case 'pod': {
       const s = shape(strictSchemas.pod, schemas.pod, raw);

@@ -6,7 +6,7 @@ import { editDistance } from './edit-distance.ts';
 import type { PathSegment } from './field-path.ts';
 import { dns1123Label, dns1123Subdomain } from './k8s-names.ts';
 
-export type KindRole = 'namespace' | 'pod' | 'policy' | 'workload';
+export type KindRole = 'namespace' | 'pod' | 'policy' | 'cluster-policy' | 'workload';
 
 export interface KindInfo {
   readonly kind: string;
@@ -39,6 +39,14 @@ export const KINDS: ReadonlyMap<string, KindInfo> = new Map(
     info('Namespace', 'v1', [''], 'namespace', (n) => dns1123Label(n)),
     info('Pod', 'v1', [''], 'pod', subdomain),
     info('NetworkPolicy', 'networking.k8s.io/v1', ['networking.k8s.io', 'extensions'], 'policy', subdomain),
+    // The version Cilium 1.20 and Calico 3.32 serve (network-policy-api v0.2.0); cluster-scoped.
+    info(
+      'ClusterNetworkPolicy',
+      'policy.networking.k8s.io/v1alpha2',
+      ['policy.networking.k8s.io'],
+      'cluster-policy',
+      subdomain,
+    ),
     info('Deployment', 'apps/v1', ['apps', 'extensions'], 'workload', subdomain),
     // StatefulSet names become pod host names, so Kubernetes requires a DNS label.
     info('StatefulSet', 'apps/v1', ['apps'], 'workload', (n) => dns1123Label(n)),

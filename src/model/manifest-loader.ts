@@ -6,7 +6,13 @@
 import type { ManifestIssue } from '../errors.ts';
 import { checkObject, NO_NAME } from './check-object.ts';
 import { formatFieldPath, type PathSegment, parseFieldPath } from './field-path.ts';
-import { NAMESPACE_NAME_LABEL, type Namespace, type NetworkPolicy, type Pod } from './k8s.ts';
+import {
+  type ClusterNetworkPolicy,
+  NAMESPACE_NAME_LABEL,
+  type Namespace,
+  type NetworkPolicy,
+  type Pod,
+} from './k8s.ts';
 import { KINDS, type KindInfo, nearMissApiVersion, nearMissKind } from './kinds.ts';
 import { isListKind, itemDefaults, type ListDefaults } from './list-kind.ts';
 import { formatObjectRef, type ObjectRef, objectRefKey } from './object-ref.ts';
@@ -45,6 +51,7 @@ export interface LoadResult {
   readonly namespaces: Loaded<Namespace>[];
   readonly pods: Loaded<Pod>[];
   readonly policies: Loaded<NetworkPolicy>[];
+  readonly clusterPolicies: Loaded<ClusterNetworkPolicy>[];
   readonly issues: ManifestIssue[];
   /** Objects of kinds netaudit does not read (Service, ConfigMap, CRDs, ...): kind -> count. */
   readonly skipped: Record<string, number>;
@@ -171,6 +178,7 @@ export class ManifestLoader {
   private readonly namespaces: Loaded<Namespace>[] = [];
   private readonly pods: Loaded<Pod>[] = [];
   private readonly policies: Loaded<NetworkPolicy>[] = [];
+  private readonly clusterPolicies: Loaded<ClusterNetworkPolicy>[] = [];
   readonly issues: ManifestIssue[] = [];
   private readonly skipped: Record<string, number> = {};
   private readonly locators = new Map<
@@ -270,7 +278,8 @@ export class ManifestLoader {
     const meta = isRecord(value.metadata) ? value.metadata : {};
     const name = typeof meta.name === 'string' && meta.name !== '' ? meta.name : NO_NAME;
     const givenNs = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : undefined;
-    const namespace = info.role === 'namespace' ? undefined : (givenNs ?? this.defaultNamespace);
+    const clusterScoped = info.role === 'namespace' || info.role === 'cluster-policy';
+    const namespace = clusterScoped ? undefined : (givenNs ?? this.defaultNamespace);
     const ref: ObjectRef = namespace === undefined ? { kind, name } : { kind, namespace, name };
     const object = formatObjectRef(ref);
     // A repeated key in a field netaudit reads: the API server rejects it (strict field validation,
@@ -386,6 +395,9 @@ export class ManifestLoader {
       case 'policy':
         this.policies.push({ object: built.object, source, ref });
         return;
+      case 'cluster-policy':
+        this.clusterPolicies.push({ object: built.object, source, ref });
+        return;
       case 'pod':
         this.pods.push({ object: built.object, source, ref });
         return;
@@ -442,6 +454,7 @@ export class ManifestLoader {
       namespaces: this.namespaces,
       pods: this.pods,
       policies: this.policies,
+      clusterPolicies: this.clusterPolicies,
       issues: this.issues,
       skipped: this.skipped,
       locate,

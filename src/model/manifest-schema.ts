@@ -57,6 +57,55 @@ function build(strict: boolean) {
     // Old servers returned an empty status; harmless.
     status: z.unknown().optional(),
   });
+  // ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2): modelled completely, like NetworkPolicy.
+  const namespacedPod = obj({ namespaceSelector: selector.optional(), podSelector: selector.optional() });
+  const cnpPeerFields = {
+    namespaces: selector.optional(),
+    pods: namespacedPod.optional(),
+  };
+  const cnpPort = obj({
+    number: z.number().int().optional(),
+    range: obj({ start: z.number().int(), end: z.number().int() }).optional(),
+  });
+  const cnpProtocolPort = obj({ destinationPort: cnpPort.optional() });
+  const cnpProtocol = obj({
+    tcp: cnpProtocolPort.optional(),
+    udp: cnpProtocolPort.optional(),
+    sctp: cnpProtocolPort.optional(),
+    destinationNamedPort: z.string().optional(),
+  });
+  const cnpRuleFields = {
+    name: z.string().optional(),
+    action: z.string(),
+    protocols: z.array(cnpProtocol).optional(),
+  };
+  const cnpIngressRule = obj({ ...cnpRuleFields, from: z.array(obj(cnpPeerFields)).optional() });
+  const cnpEgressRule = obj({
+    ...cnpRuleFields,
+    to: z
+      .array(
+        obj({
+          ...cnpPeerFields,
+          networks: z.array(z.string()).optional(),
+          nodes: selector.optional(),
+          domainNames: z.array(z.string()).optional(),
+        }),
+      )
+      .optional(),
+  });
+  const clusterNetworkPolicy = obj({
+    apiVersion: z.string(),
+    kind: z.string(),
+    metadata,
+    spec: obj({
+      tier: z.string(),
+      priority: z.number().int(),
+      subject: obj({ namespaces: selector.optional(), pods: namespacedPod.optional() }),
+      ingress: z.array(cnpIngressRule).optional(),
+      egress: z.array(cnpEgressRule).optional(),
+    }),
+    status: z.unknown().optional(),
+  });
   const containerPort = obj({
     name: z.string().optional(),
     containerPort: z.number().int(),
@@ -103,7 +152,7 @@ function build(strict: boolean) {
     spec: z.object({ jobTemplate: z.object({ spec: z.object({ template }) }) }),
   });
   const namespace = z.object({ apiVersion: z.string(), kind: z.string(), metadata });
-  return { networkPolicy, pod, workload, cronJob, namespace };
+  return { networkPolicy, clusterNetworkPolicy, pod, workload, cronJob, namespace };
 }
 
 export const strictSchemas = build(true);
@@ -111,3 +160,4 @@ export const schemas = build(false);
 
 export type NetworkPolicyShape = z.infer<typeof schemas.networkPolicy>;
 export type PodShape = z.infer<typeof schemas.pod>;
+export type ClusterNetworkPolicyShape = z.infer<typeof schemas.clusterNetworkPolicy>;

@@ -26,6 +26,7 @@ const BY_ROLE: Readonly<Record<KindRole | 'cronjob', Fields>> = {
   namespace: HEAD,
   pod: { ...HEAD, spec: POD_SPEC, status: { phase: true, podIP: true, podIPs: true, hostIP: true } },
   policy: { ...HEAD, spec: true, status: true },
+  'cluster-policy': { ...HEAD, spec: true, status: true },
   workload: { ...HEAD, spec: { template: TEMPLATE } },
   cronjob: { ...HEAD, spec: { jobTemplate: { spec: { template: TEMPLATE } } } },
 };

@@ -1,6 +1,7 @@
 // `netaudit analyze -o json` (CONTRACT, DESIGN section 8): {verdicts: [{from, to, port, protocol, allowed,
 // egress: {isolated, allowedBy}, ingress: {isolated, allowedBy}}]}; with --classes, {classes, verdicts}
-// between class ids. Fields beyond the contract are additions only.
+// between class ids. Fields beyond the contract are additions only (ClusterNetworkPolicy: `tier`,
+// `deniedBy`, `passedBy`, `undetermined`, present only when one took part).
 import type { ManifestIssue } from '../errors.ts';
 import type { ClassVerdict, PodVerdict } from '../expect/cells.ts';
 import { type DirectionVerdict, formatPolicyRef, formatRuleRef, type Verdict } from '../policy/types.ts';
@@ -11,6 +12,11 @@ export interface DirectionJson {
   allowedBy: string[];
   isolatedBy: string[];
   note?: string;
+  /** ClusterNetworkPolicy additions, present only when one took part. */
+  tier?: 'Admin' | 'Baseline';
+  deniedBy?: string[];
+  passedBy?: string[];
+  undetermined?: { why: string; rules: string[] };
 }
 
 export interface VerdictJson {
@@ -30,6 +36,12 @@ function directionJson(v: DirectionVerdict): DirectionJson {
     allowedBy: v.allowedBy.map(formatRuleRef),
     isolatedBy: v.isolatedBy.map(formatPolicyRef),
     ...(v.note ? { note: v.note } : {}),
+    ...(v.tier ? { tier: v.tier } : {}),
+    ...(v.deniedBy ? { deniedBy: v.deniedBy.map(formatRuleRef) } : {}),
+    ...(v.passedBy ? { passedBy: v.passedBy.map(formatRuleRef) } : {}),
+    ...(v.undetermined
+      ? { undetermined: { why: v.undetermined.why, rules: v.undetermined.rules.map(formatRuleRef) } }
+      : {}),
   };
 }
 

@@ -1,0 +1,102 @@
+// analyze reads ClusterNetworkPolicies from files: verdicts through the tiers, allowedBy carrying
+// `clusternetworkpolicy/NAME#...` references in the per-pod JSON, --explain showing the tiers in order,
+// and invalid objects reported with file, object and field.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { analyzePaths, runAnalyzeWith } from '../../support/analyze.ts';
+
+const DIR = 'test/fixtures/manifests/cluster-network-policy';
+const CLUSTER = `${DIR}/cluster.yaml`;
+
+describe('analyze with ClusterNetworkPolicy', () => {
+  test('the Admin tier denies tenant to tenant, passes monitoring down to the NetworkPolicy, and Baseline decides where nothing isolates', async () => {
+    const a = await analyzePaths([CLUSTER]);
+    assert.deepEqual(a.analysis.issues, []);
+    // Admin Deny between tenants, whatever the NetworkPolicy of red allows.
+    assert.equal(a.allowed('blue/web', 'red/web', '80/TCP'), false);
+    assert.equal(a.allowed('red/web', 'blue/web', '80/TCP'), false);
+    // Passed to red's NetworkPolicy, which allows the metrics port only.
+    assert.equal(a.allowed('monitoring/prometheus', 'red/web', '9090/TCP'), true);
+    assert.equal(a.allowed('monitoring/prometheus', 'red/web', '80/TCP'), false);
+    // Passed, blue has no NetworkPolicy: the Baseline Deny decides.
+    assert.equal(a.allowed('monitoring/prometheus', 'blue/web', '9090/TCP'), false);
+    // Nothing selects monitoring's ingress in any tier.
+    assert.equal(a.allowed('red/web', 'monitoring/prometheus', '9090/TCP'), true);
+  });
+
+  test('-o json keeps the per-pod contract and names the cluster rules in allowedBy, passedBy and deniedBy', async () => {
+    const { code, out } = await runAnalyzeWith({ file: [CLUSTER], output: 'json' });
+    assert.equal(code, 0);
+    const verdicts = JSON.parse(out).verdicts as {
+      from: string;
+      to: string;
+      port: number;
+      protocol: string;
+      allowed: boolean;
+      ingress: Record<string, unknown>;
+    }[];
+    const find = (from: string, to: string, port: number) =>
+      verdicts.find((v) => v.from === from && v.to === to && v.port === port && v.protocol === 'TCP');
+    assert.deepEqual(find('monitoring/prometheus', 'red/web', 9090)?.ingress, {
+      isolated: true,
+      allowed: true,
+      allowedBy: ['red/allow-metrics#ingress[0]'],
+      isolatedBy: ['red/allow-metrics'],
+      passedBy: ['clusternetworkpolicy/tenant-isolation#ingress[0]'],
+    });
+    assert.deepEqual(find('blue/web', 'red/web', 80)?.ingress, {
+      isolated: true,
+      allowed: false,
+      allowedBy: [],
+      isolatedBy: [],
+      tier: 'Admin',
+      deniedBy: ['clusternetworkpolicy/tenant-isolation#ingress[1]'],
+    });
+    const plain = find('red/web', 'monitoring/prometheus', 9090);
+    assert.deepEqual(Object.keys(plain ?? {}), [
+      'from',
+      'to',
+      'port',
+      'protocol',
+      'allowed',
+      'egress',
+      'ingress',
+    ]);
+    assert.deepEqual(plain?.ingress, { isolated: false, allowed: true, allowedBy: [], isolatedBy: [] });
+  });
+
+  test('--explain shows the chain and the tiers in order', async () => {
+    const { code, out } = await runAnalyzeWith({
+      file: [CLUSTER],
+      explain: ['monitoring/prometheus', 'red/web', '9090/TCP'],
+    });
+    assert.equal(code, 0);
+    const lines = out.split('\n');
+    assert.ok(
+      lines.includes(
+        'Ingress to red/web: passed by clusternetworkpolicy/tenant-isolation#ingress[0], then allowed by red/allow-metrics#ingress[0] (isolated by red/allow-metrics).',
+      ),
+      out,
+    );
+    const tiers = lines.indexOf(
+      '  Tiers, in order:',
+      lines.findIndex((l) => l.startsWith('Ingress to red/web')),
+    );
+    assert.deepEqual(lines.slice(tiers + 1, tiers + 4), [
+      '    1. Admin ClusterNetworkPolicy: Pass by clusternetworkpolicy/tenant-isolation#ingress[0]: on to the next tier',
+      '    2. NetworkPolicy: allowed by red/allow-metrics#ingress[0]',
+      '    3. Baseline ClusterNetworkPolicy: not reached',
+    ]);
+  });
+
+  test('an invalid ClusterNetworkPolicy is reported with file, object and field, and skipped', async () => {
+    const { code, err } = await runAnalyzeWith({ file: [`${DIR}/invalid.yaml`, CLUSTER] });
+    assert.equal(code, 2);
+    for (const field of ['spec.priority', 'spec.egress[0].action', 'spec.egress[0].to[0]']) {
+      assert.match(
+        err,
+        new RegExp(`invalid\\.yaml:\\d+.*ClusterNetworkPolicy broken.*${field.replace(/[[\].]/g, '\\$&')}`),
+      );
+    }
+  });
+});
