@@ -3,8 +3,18 @@
 // before parsing, so an unclosed quote cannot swallow the next document; each is skimmed of the
 // fields netaudit never reads (yaml-skim.ts) and parsed as kubectl's YAML reader resolves scalars.
 
-import { isMap, LineCounter, type Node, parseAllDocuments, type ScalarTag, type Tags, visit } from 'yaml';
+import {
+  type Document,
+  isMap,
+  LineCounter,
+  type Node,
+  parseAllDocuments,
+  type ScalarTag,
+  type Tags,
+  visit,
+} from 'yaml';
 import type { ManifestIssue } from '../errors.ts';
+import { extractFlatMaps, type FlatMap } from './yaml-flat-maps.ts';
 import type { NodeAnchor } from './yaml-locate.ts';
 import { skimDocument } from './yaml-skim.ts';
 
@@ -162,22 +172,63 @@ function openingQuoteLine(text: string, end: number): number | undefined {
   return undefined;
 }
 
+type Parsed = { docs: Document.Parsed[]; maps: readonly FlatMap[]; lineCounter: LineCounter };
+
+function parse(text: string): { docs: Document.Parsed[]; lineCounter: LineCounter } {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: false,
+    version: '1.1',
+    customTags: kubectlTags,
+  });
+  return { docs: Array.isArray(docs) ? docs : [], lineCounter };
+}
+
+/**
+ * A document's text parsed, its large flat maps read apart (yaml-flat-maps.ts). If the parse with
+ * them cut out is not the single clean document holding `{}` at each map's path that it must be,
+ * the text is parsed whole instead: the fast path never changes what is read.
+ */
+function parsePart(text: string): Parsed {
+  const skimmed = skimDocument(text);
+  const flat = extractFlatMaps(skimmed);
+  if (flat.maps.length > 0) {
+    const cut = parse(flat.text);
+    const only = cut.docs.length === 1 ? cut.docs[0] : undefined;
+    const fits =
+      only !== undefined &&
+      only.errors.length === 0 &&
+      flat.maps.every((m) => {
+        const node: unknown = only.getIn(m.path, true);
+        return isMap(node) && node.items.length === 0;
+      });
+    if (fits) return { ...cut, maps: flat.maps };
+  }
+  return { ...parse(skimmed), maps: [] };
+}
+
+/** Puts the flat maps read apart back into a document's value, at their paths. */
+function putBack(value: unknown, maps: readonly FlatMap[]): void {
+  for (const m of maps) {
+    let at: unknown = value;
+    for (const key of m.path.slice(0, -1))
+      at = typeof at === 'object' && at !== null ? (at as Record<string, unknown>)[key] : undefined;
+    const last = m.path.at(-1);
+    if (typeof at === 'object' && at !== null && last !== undefined)
+      (at as Record<string, unknown>)[last] = m.value;
+  }
+}
+
 export function readDocuments(file: string, text: string): DocumentsResult {
   const issues: ManifestIssue[] = [];
   const documents: ParsedDocument[] = [];
   let index = 0;
   for (const part of splitDocuments(text)) {
-    const lineCounter = new LineCounter();
     const lineOffset = part.line - 1;
+    const { docs: list, maps, lineCounter } = parsePart(part.text);
     const at = (offset: number | undefined) => lineCounter.linePos(offset ?? 0).line + lineOffset;
-    const docs = parseAllDocuments(skimDocument(part.text), {
-      lineCounter,
-      prettyErrors: false,
-      uniqueKeys: false,
-      version: '1.1',
-      customTags: kubectlTags,
-    });
-    const list = Array.isArray(docs) ? docs : [];
     for (const doc of list) {
       const n = index++;
       for (const w of doc.warnings) {
@@ -200,6 +251,8 @@ export function readDocuments(file: string, text: string): DocumentsResult {
       let dups: { key: string; line: number }[];
       try {
         dups = duplicateKeys(node, lineCounter, lineOffset);
+        for (const m of maps)
+          for (const r of m.repeats) dups.push({ key: r.key, line: r.line + 1 + lineOffset });
       } catch {
         issues.push({
           severity: 'error',
@@ -228,7 +281,8 @@ export function readDocuments(file: string, text: string): DocumentsResult {
         continue;
       }
       if (value === null || value === undefined) continue;
-      documents.push({ index: n, value, anchor: { node, lineCounter, lineOffset } });
+      putBack(value, maps);
+      documents.push({ index: n, value, anchor: { node, lineCounter, lineOffset, flatMaps: maps } });
     }
     if (list.length === 0) index++;
   }

@@ -3,6 +3,7 @@
 
 import { isMap, isNode, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
 import type { PathSegment } from './field-path.ts';
+import type { FlatMap } from './yaml-flat-maps.ts';
 
 /** Where a document's object lives: its node and the file's line counter. */
 export interface NodeAnchor {
@@ -10,6 +11,18 @@ export interface NodeAnchor {
   readonly lineCounter: LineCounter;
   /** Lines before the text the node was parsed from (a document or an item cut out of a file). */
   readonly lineOffset?: number;
+  /** Maps read apart from the node (yaml-flat-maps.ts): their keys' lines are theirs. */
+  readonly flatMaps?: readonly FlatMap[];
+}
+
+/** The line of `segments` when they lead into a map read apart, or undefined. */
+function flatMapLine(anchor: NodeAnchor, segments: readonly PathSegment[]): number | undefined {
+  for (const m of anchor.flatMaps ?? []) {
+    if (segments.length <= m.path.length || !m.path.every((k, i) => segments[i] === k)) continue;
+    const line = m.lines.get(String(segments[m.path.length]));
+    if (line !== undefined) return line + 1 + (anchor.lineOffset ?? 0);
+  }
+  return undefined;
 }
 
 function keyText(key: unknown): string | undefined {
@@ -43,6 +56,8 @@ function child(node: Node, segment: PathSegment): { node: Node; offset: number }
  * `metadata.labels.app.kubernetes.io/name` still finds the label.
  */
 export function locateLine(anchor: NodeAnchor, segments: readonly PathSegment[]): number {
+  const flat = flatMapLine(anchor, segments);
+  if (flat !== undefined) return flat;
   let node = anchor.node;
   let offset = node.range?.[0] ?? 0;
   let i = 0;
