@@ -2,7 +2,7 @@
 // mixed over the attempts; an error, or attempts that mix an error or a connection failure with a
 // block, are inconclusive, never a mismatch.
 
-import type { Verdict } from '../policy/types.ts';
+import { formatRuleRef, type Verdict } from '../policy/types.ts';
 import { type FinalOutcome, finalOutcome, type ProbeOutcome } from '../probe/outcome.ts';
 
 export type MismatchKind = 'unexpected-allow' | 'unexpected-deny';
@@ -31,7 +31,22 @@ export function observedOf(final: FinalOutcome): Observed | undefined {
   }
 }
 
+/**
+ * Why no outcome can be compared with the expectation: a direction the policies leave undetermined
+ * (a ClusterNetworkPolicy peer unknown offline, or equal priorities that disagree) while the other
+ * direction does not deny on its own.
+ */
+export function undeterminedReason(expected: Verdict): string | undefined {
+  const directions = [expected.egress, expected.ingress];
+  const unknown = directions.find((d) => d.undetermined !== undefined);
+  if (!unknown?.undetermined || directions.some((d) => !d.allowed && d.undetermined === undefined))
+    return undefined;
+  return `the expectation is undetermined (${unknown.undetermined.why} at ${unknown.undetermined.rules.map(formatRuleRef).join(', ')})`;
+}
+
 export function compare(expected: Verdict, attempts: readonly ProbeOutcome[]): Comparison {
+  const unknown = undeterminedReason(expected);
+  if (unknown !== undefined) return { kind: 'inconclusive', reason: unknown };
   const final = finalOutcome(attempts);
   switch (final.kind) {
     case 'connected':

@@ -108,6 +108,8 @@ export async function runAudit(args: AuditArgs): Promise<number> {
   try {
     if (!args.dryRun) await deleteOrphans(kc, args.instance, [runId], logger);
     const cluster = await readCluster(kc);
+    if (cluster.clusterPoliciesUnavailable !== undefined)
+      logger.info({ resource: 'clusternetworkpolicies' }, cluster.clusterPoliciesUnavailable);
     scope = nodeScope(cluster.nodes, {
       tolerateTaints: args.tolerateTaints,
       nodeSelector: nodeSelector.value,
@@ -121,7 +123,12 @@ export async function runAudit(args: AuditArgs): Promise<number> {
       );
     }
     const roundInput = {
-      cluster: { namespaces: cluster.namespaces, pods: cluster.pods, policies: cluster.policies },
+      cluster: {
+        namespaces: cluster.namespaces,
+        pods: cluster.pods,
+        policies: cluster.policies,
+        clusterPolicies: cluster.clusterPolicies,
+      },
       nodes,
       guards: guardsFor(cluster.services, cluster.disruptionBudgets),
     };

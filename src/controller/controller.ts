@@ -19,6 +19,13 @@ import {
 } from '../audit/round.ts';
 import type { EngineOptions } from '../expect/engine.ts';
 import { type Change, ExpectationEngine } from '../expect/engine.ts';
+import {
+  CNP_PATH,
+  listClusterPolicies,
+  type RawClusterPolicy,
+  toClusterNetworkPolicy,
+  unavailableReason,
+} from '../kube/cluster-policies.ts';
 import { toClientNetworkPolicy, toNamespace, toNetworkPolicy, toPod } from '../kube/convert.ts';
 import { isNotFound, kubeError } from '../kube/errors.ts';
 import {
@@ -32,10 +39,11 @@ import { deleteOrphans, KubeProbeRunner } from '../kube/launcher.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { LABEL_PROBE } from '../kube/probe-pods.ts';
 import { nodeInfo } from '../kube/read-cluster.ts';
-import type { Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
+import type { ClusterNetworkPolicy, Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
 import type { Protocol } from '../policy/types.ts';
 import type { Metrics } from '../report/metrics.ts';
 import { nodeReason } from '../report/nodes.ts';
+import { adminDenialsOver, coverSignature } from './admin-cover.ts';
 import { CANARY_PODS_PER_NODE, CANARY_POLICY, canaryChecksFit, canaryPods, canaryPolicy } from './canary.ts';
 import { enforcedChanges } from './enforcement.ts';
 import type { EventLimits } from './event-limits.ts';
@@ -114,6 +122,10 @@ export class Controller {
    */
   private bulkLoading = true;
   private readonly informers: ResilientInformer<k8s.KubernetesObject>[] = [];
+  /** Watches ClusterNetworkPolicies when the cluster serves them (and netaudit may read them). */
+  private cnpInformer: ResilientInformer<k8s.KubernetesObject> | undefined;
+  /** The Admin-tier denials over netaudit's namespaces last reported, to log only changes. */
+  private adminCover = '';
   private readonly elector: LeaderElector;
   private readonly events: EventRecorder;
   private stopped = false;
@@ -275,6 +287,30 @@ export class Controller {
         },
       ) as unknown as ResilientInformer<k8s.KubernetesObject>,
     );
+    // ClusterNetworkPolicy is a CRD: without it (or without the RBAC to read it) there are none, and
+    // the controller goes on. It is looked for once at start: a CRD installed later needs a restart.
+    const cnpMissing = await listClusterPolicies(this.kc, { limit: 1 }).then(
+      () => undefined,
+      (e: unknown) => unavailableReason(e),
+    );
+    if (cnpMissing !== undefined) log.info({ resource: 'clusternetworkpolicies' }, cnpMissing);
+    else {
+      this.cnpInformer = new ResilientInformer<RawClusterPolicy>(
+        this.kc,
+        {
+          ...common('clusternetworkpolicies'),
+          path: CNP_PATH,
+          list: (page) => listClusterPolicies(this.kc, page),
+          transform: withoutManagedFields,
+        },
+        {
+          add: (o) => apply('cluster-policy', () => this.clusterPolicyChange(toClusterNetworkPolicy(o))),
+          update: (o) => apply('cluster-policy', () => this.clusterPolicyChange(toClusterNetworkPolicy(o))),
+          delete: (o) => apply('cluster-policy', () => this.clusterPolicyDelete(o.metadata?.name ?? '')),
+        },
+      ) as unknown as ResilientInformer<k8s.KubernetesObject>;
+      this.informers.push(this.cnpInformer);
+    }
     await Promise.all(this.informers.map((i) => i.start()));
     // Synchronous from here to `bulkLoading = false`: no event can slip between the caches and the load.
     // The canary's stand-in pods (never created: probe pods imitate them) and its policy live in the
@@ -290,7 +326,50 @@ export class Controller {
         issue.message,
       );
     this.bulkLoading = false;
+    this.reportAdminCover();
     this.elector.start();
+  }
+
+  private clusterPolicyChange(cnp: ClusterNetworkPolicy): Change {
+    const change = this.engine.upsertClusterPolicy(cnp);
+    this.trackEnforcement(change);
+    this.reportAdminCover();
+    return change;
+  }
+
+  private clusterPolicyDelete(name: string): Change {
+    const change = this.engine.deleteClusterPolicy(name);
+    this.trackEnforcement(change);
+    this.reportAdminCover();
+    return change;
+  }
+
+  /**
+   * Admin-tier Deny rules over netaudit's own namespace or its canary: no NetworkPolicy can undo them,
+   * so they are said out loud (log and gauge) instead of silently narrowing what netaudit can see.
+   */
+  private reportAdminCover(): void {
+    const { namespace, canary, canaryNamespace, logger, metrics } = this.options;
+    const watched = [namespace, ...(canary ? [canaryNamespace] : [])];
+    const covers = adminDenialsOver(this.engine, watched);
+    for (const ns of watched)
+      metrics.adminDenyRules.set(
+        { namespace: ns },
+        covers.find((c) => c.namespace === ns)?.rules.length ?? 0,
+      );
+    const signature = coverSignature(covers);
+    if (signature === this.adminCover) return;
+    this.adminCover = signature;
+    for (const c of covers)
+      logger.warn(
+        { namespace: c.namespace, rules: c.rules },
+        "Admin-tier ClusterNetworkPolicy Deny rules cover netaudit's namespace; NetworkPolicy cannot override them (the canary's expectations include them)",
+      );
+    if (covers.length === 0)
+      logger.info(
+        { namespaces: watched },
+        "no Admin-tier ClusterNetworkPolicy Deny rule covers netaudit's namespaces",
+      );
   }
 
   private policyChange(np: NetworkPolicy): Change {
@@ -482,7 +561,12 @@ export class Controller {
   }
 
   /** What the caches hold, in the engine's shapes. */
-  private cachedObjects(): { namespaces: Namespace[]; pods: Pod[]; policies: NetworkPolicy[] } {
+  private cachedObjects(): {
+    namespaces: Namespace[];
+    pods: Pod[];
+    policies: NetworkPolicy[];
+    clusterPolicies: ClusterNetworkPolicy[];
+  } {
     const [nsInf, podInf, npInf] = this.informers as [
       ResilientInformer<k8s.KubernetesObject>,
       ResilientInformer<k8s.KubernetesObject>,
@@ -492,6 +576,9 @@ export class Controller {
       namespaces: nsInf.list().map((o) => toNamespace(o as k8s.V1Namespace)),
       pods: podInf.list().map((o) => toPod(o as k8s.V1Pod)),
       policies: npInf.list().map((o) => toNetworkPolicy(o as k8s.V1NetworkPolicy)),
+      clusterPolicies: (this.cnpInformer?.list() ?? []).map((o) =>
+        toClusterNetworkPolicy(o as RawClusterPolicy),
+      ),
     };
   }
 
@@ -499,8 +586,9 @@ export class Controller {
     namespaces: Namespace[];
     pods: Pod[];
     policies: NetworkPolicy[];
+    clusterPolicies: ClusterNetworkPolicy[];
   } {
-    const { namespaces, pods, policies } = this.cachedObjects();
+    const { namespaces, pods, policies, clusterPolicies } = this.cachedObjects();
     if (withCanary) {
       const canary = this.options.canaryNamespace;
       pods.push(...canaryPods(canary));
@@ -510,7 +598,7 @@ export class Controller {
       if (!namespaces.some((n) => n.metadata.name === canary))
         namespaces.push({ metadata: { name: canary } });
     }
-    return { namespaces, pods, policies };
+    return { namespaces, pods, policies, clusterPolicies };
   }
 
   /** Every namespace probe pods may have run in (the canary's included): where owners are swept. */

@@ -1,6 +1,7 @@
 // One consistent read of what an audit needs: namespaces, pods, policies, nodes and services.
 import * as k8s from '@kubernetes/client-node';
-import type { LabelSelector, Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
+import type { ClusterNetworkPolicy, LabelSelector, Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
+import { readClusterPolicies } from './cluster-policies.ts';
 import { toNamespace, toNetworkPolicy, toPod } from './convert.ts';
 import { call } from './errors.ts';
 
@@ -33,6 +34,9 @@ export interface ClusterRead {
   readonly namespaces: Namespace[];
   readonly pods: Pod[];
   readonly policies: NetworkPolicy[];
+  readonly clusterPolicies: ClusterNetworkPolicy[];
+  /** Set when ClusterNetworkPolicies could not be read (no CRD, no permission): they count as none. */
+  readonly clusterPoliciesUnavailable?: string;
   readonly nodes: NodeInfo[];
   readonly services: ServiceInfo[];
   readonly disruptionBudgets: DisruptionBudgetInfo[];
@@ -59,7 +63,7 @@ export async function readCluster(kc: k8s.KubeConfig): Promise<ClusterRead> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const net = kc.makeApiClient(k8s.NetworkingV1Api);
   const policy = kc.makeApiClient(k8s.PolicyV1Api);
-  const [namespaces, pods, policies, nodes, services, pdbs] = await Promise.all([
+  const [namespaces, pods, policies, nodes, services, pdbs, cnps] = await Promise.all([
     call({ verb: 'list', resource: 'namespaces' }, () => core.listNamespace()),
     call({ verb: 'list', resource: 'pods' }, () => core.listPodForAllNamespaces()),
     call({ verb: 'list', resource: 'networkpolicies' }, () => net.listNetworkPolicyForAllNamespaces()),
@@ -68,11 +72,14 @@ export async function readCluster(kc: k8s.KubeConfig): Promise<ClusterRead> {
     call({ verb: 'list', resource: 'poddisruptionbudgets' }, () =>
       policy.listPodDisruptionBudgetForAllNamespaces(),
     ),
+    readClusterPolicies(kc),
   ]);
   return {
     namespaces: namespaces.items.map(toNamespace),
     pods: pods.items.map(toPod),
     policies: policies.items.map(toNetworkPolicy),
+    clusterPolicies: cnps.kind === 'read' ? cnps.policies : [],
+    ...(cnps.kind === 'unavailable' ? { clusterPoliciesUnavailable: cnps.reason } : {}),
     nodes: nodes.items.map(nodeInfo),
     services: services.items.map((s) => ({
       namespace: s.metadata?.namespace ?? '',

@@ -30,6 +30,7 @@ export class Metrics {
   readonly leader: Gauge;
   readonly informerRestarts: Counter<'resource'>;
   readonly lists: Counter<'resource'>;
+  readonly adminDenyRules: Gauge<'namespace'>;
   readonly probePods: Counter;
   readonly events: Counter<'outcome'>;
   private readonly maxSeries: number;
@@ -139,6 +140,12 @@ export class Metrics {
       name: 'netaudit_watch_restarts_total',
       help: 'Watches restarted after an error or a silent stream',
       labelNames: ['resource'],
+      registers,
+    });
+    this.adminDenyRules = new Gauge({
+      name: 'netaudit_admin_deny_rules',
+      help: "Admin-tier ClusterNetworkPolicy Deny rules whose subject covers netaudit's own or its canary namespace",
+      labelNames: ['namespace'],
       registers,
     });
     this.lists = new Counter({
