@@ -259,6 +259,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
       namespaces: engine.namespaceList().length,
       pods: engine.podCount(),
       policies: engine.policyCount(),
+      ...clusterPolicyCount(engine),
       classes: engine.classes().length,
       excluded: analysis.excluded.length,
       errors: issues.filter((i) => i.severity === 'error').length,
@@ -308,7 +309,8 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
 
     progress.stop();
     for (const i of issues) io.stderr(`${formatIssue(i)}\n`);
-    const head = `${summary.pods} pods in ${summary.namespaces} namespaces, ${summary.policies} policies, ${summary.classes} classes (profile ${summary.profile})`;
+    const cluster = summary.clusterPolicies ? `, ${summary.clusterPolicies} ClusterNetworkPolicies` : '';
+    const head = `${summary.pods} pods in ${summary.namespaces} namespaces, ${summary.policies} policies${cluster}, ${summary.classes} classes (profile ${summary.profile})`;
     const excludedText = analysis.excluded.map((e) => `  not analysed: ${e.key}: ${e.reason}`).join('\n');
     const scopePods = (list: readonly ExpectClass[]) => list.reduce((n, c) => n + c.members.length, 0);
     const drawable = args.classes
@@ -644,6 +646,12 @@ function flowList(engine: ExpectationEngine, scope: Scope, output: 'table' | 'ma
     out.push('Every flow with its rules: add -o json; one namespace: add --namespace NS.');
   }
   return out.join('\n');
+}
+
+/** ClusterNetworkPolicies, counted in the summary only when there are some (an addition to it). */
+function clusterPolicyCount(engine: ExpectationEngine): { clusterPolicies?: number } {
+  const n = engine.clusterPoliciesOf('Admin').length + engine.clusterPoliciesOf('Baseline').length;
+  return n > 0 ? { clusterPolicies: n } : {};
 }
 
 /** The rules that allow a flow, or the policies that isolate an end without a rule that matches. */

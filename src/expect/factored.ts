@@ -197,6 +197,17 @@ export function writeFactored(engine: ExpectationEngine, write: (s: string) => v
     write(`${i === 0 ? '\n' : ',\n'}${JSON.stringify(json)}`);
   });
   write('\n]');
+  // ClusterNetworkPolicy tiers are not factored yet: say so, so that no one decodes verdicts the
+  // form cannot decide (the listed class verdicts and the per-pod output include them).
+  const cluster = [...engine.clusterPoliciesOf('Admin'), ...engine.clusterPoliciesOf('Baseline')];
+  if (cluster.length > 0)
+    write(
+      `,\n"clusterNetworkPolicies": ${JSON.stringify({
+        factored: false,
+        names: cluster.map((p) => p.ref.name),
+        note: 'their tiers decide verdicts this form does not describe; read "verdicts" (or the per-pod output)',
+      })}`,
+    );
 }
 
 /** Peers with the same meaning share a peer set: the key is what they match, not where they appear. */

@@ -89,6 +89,15 @@ describe('analyze with ClusterNetworkPolicy', () => {
     ]);
   });
 
+  test('--classes -o json counts them in the summary and says the factored form leaves their tiers out', async () => {
+    const { code, out } = await runAnalyzeWith({ file: [CLUSTER], output: 'json', classes: true });
+    assert.equal(code, 0);
+    const json = JSON.parse(out);
+    assert.equal(json.summary.clusterPolicies, 2);
+    assert.deepEqual(json.clusterNetworkPolicies.factored, false);
+    assert.deepEqual(json.clusterNetworkPolicies.names, ['tenant-isolation', 'baseline-same-namespace']);
+  });
+
   test('an invalid ClusterNetworkPolicy is reported with file, object and field, and skipped', async () => {
     const { code, err } = await runAnalyzeWith({ file: [`${DIR}/invalid.yaml`, CLUSTER] });
     assert.equal(code, 2);
