@@ -99,41 +99,78 @@ export function diffAnalyses(
     asSource.length * (all.length + externalTargets.length) +
     (all.length - asSource.length) * (asDestination.length + (externals ? externalTargets.length : 0));
 
-  function* changesOf(): Generator<FlowChange> {
-    /** The ports on which a source's verdict towards a destination differs between the two sides. */
-    const differing = function* (src: Joint, bd: Destination, hd: Destination) {
-      for (const p of unionPorts(base.portsOf(bd), head.portsOf(hd))) {
-        if (base.allows(src.base, bd, p.port, p.protocol) === head.allows(src.head, hd, p.port, p.protocol))
-          continue;
-        const before = base.verdict(src.base, bd, p.port, p.protocol);
-        const after = head.verdict(src.head, hd, p.port, p.protocol);
-        yield { port: p.port, protocol: p.protocol, before, after };
-      }
-    };
-    const compare = function* (src: Joint, dst: Joint): Generator<FlowChange> {
-      for (const cell of differing(src, destinationOf(base, dst.base), destinationOf(head, dst.head)))
-        for (const from of src.members)
-          for (const to of dst.members)
-            if (from.key !== to.key) yield { from, to: { kind: 'pod', pod: to }, ...cell };
-    };
-    const compareExternal = function* (src: Joint): Generator<FlowChange> {
-      for (const target of externalTargets) {
-        const bd = base.destinationOf(`ip:${target.text}`);
-        const hd = head.destinationOf(`ip:${target.text}`);
-        if (!bd || !hd) continue;
-        for (const cell of differing(src, bd, hd))
-          for (const from of src.members)
-            yield { from, to: { kind: 'external', text: target.text }, ...cell };
-      }
-    };
-    for (const src of asSource) {
-      for (const dst of all) yield* compare(src, dst);
-      yield* compareExternal(src);
+  /** One end to compare towards: its destination on each side and the ports of either side. */
+  interface Target {
+    readonly bd: Destination;
+    readonly hd: Destination;
+    readonly ports: readonly PortSpec[];
+    readonly to: readonly FlowChange['to'][];
+  }
+  const targetOf = (b: Destination, h: Destination, to: FlowChange['to'][]): Target => ({
+    bd: b,
+    hd: h,
+    ports: unionPorts(base.portsOf(b), head.portsOf(h)),
+    to,
+  });
+  const podTargets = new Map<Joint, Target>();
+  const podTarget = (dst: Joint): Target => {
+    let t = podTargets.get(dst);
+    if (!t) {
+      const to = dst.members.map((pod) => ({ kind: 'pod' as const, pod }));
+      t = targetOf(destinationOf(base, dst.base), destinationOf(head, dst.head), to);
+      podTargets.set(dst, t);
     }
+    return t;
+  };
+  const externalTargetList: Target[] = [];
+  for (const target of externalTargets) {
+    const bd = base.destinationOf(`ip:${target.text}`);
+    const hd = head.destinationOf(`ip:${target.text}`);
+    if (bd && hd) externalTargetList.push(targetOf(bd, hd, [{ kind: 'external', text: target.text }]));
+  }
+
+  /** The ports on which a source's verdict towards a target differs (most pairs: none). */
+  const differing = (src: Joint, t: Target): readonly PortSpec[] => {
+    let out: PortSpec[] | undefined;
+    for (const p of t.ports) {
+      if (base.allows(src.base, t.bd, p.port, p.protocol) === head.allows(src.head, t.hd, p.port, p.protocol))
+        continue;
+      out ??= [];
+      out.push(p);
+    }
+    return out ?? NONE;
+  };
+
+  /** The changed flows from a source to targets; pairs without a differing port cost no allocation. */
+  function* towards(src: Joint, targets: Iterable<Target>): Generator<FlowChange> {
+    for (const t of targets) {
+      const ports = differing(src, t);
+      for (const p of ports) {
+        const cell = {
+          port: p.port,
+          protocol: p.protocol,
+          before: base.verdict(src.base, t.bd, p.port, p.protocol),
+          after: head.verdict(src.head, t.hd, p.port, p.protocol),
+        };
+        for (const from of src.members)
+          for (const to of t.to)
+            if (to.kind === 'external' || from.key !== to.pod.key) yield { from, to, ...cell };
+      }
+    }
+  }
+
+  function* changesOf(): Generator<FlowChange> {
+    // Ports of a destination cost a lookup per class: only for the destinations compared.
+    const allTargets = asSource.length > 0 ? all.map(podTarget) : [];
+    for (const src of asSource) {
+      yield* towards(src, allTargets);
+      yield* towards(src, externalTargetList);
+    }
+    const destinationTargets = asDestination.map(podTarget);
     for (const src of all) {
       if (sourceSet.has(src)) continue;
-      for (const dst of asDestination) yield* compare(src, dst);
-      if (externals) yield* compareExternal(src);
+      yield* towards(src, destinationTargets);
+      if (externals) yield* towards(src, externalTargetList);
     }
   }
 
@@ -146,6 +183,8 @@ export function diffAnalyses(
     changes: changesOf,
   };
 }
+
+const NONE: readonly PortSpec[] = [];
 
 function destinationOf(engine: ExpectationEngine, cls: ExpectClass): Destination {
   return engine.destinationOf(cls.id) ?? { kind: 'class', id: cls.id, cls, endpoint: cls.endpoint };

@@ -173,6 +173,9 @@ export type Staged =
       readonly result: ReturnType<typeof checkObject>;
     };
 
+/** The locator of an object whose fields are where its own paths say. */
+const unchanged = (p: PathSegment[]): PathSegment[] => p;
+
 export class ManifestLoader {
   private readonly defaultNamespace: string;
   private readonly namespaces: Loaded<Namespace>[] = [];
@@ -185,7 +188,6 @@ export class ManifestLoader {
     string,
     { place: Place; translate: (p: PathSegment[]) => PathSegment[] }
   >();
-  private readonly firstSeen = new Map<string, SourcePosition>();
   private readonly namespaceUses = new Map<
     string,
     { place: Place; object: string; explicit: boolean; source: SourcePosition }
@@ -362,32 +364,38 @@ export class ManifestLoader {
     return { file: place.file, line: place.line([]), documentIndex: place.documentIndex };
   }
 
-  /** Records the object under its ref; false (with an error) when that ref was already loaded. */
-  private claim(ref: ObjectRef, place: Place, object: string, what = formatObjectRef(ref)): boolean {
+  /**
+   * The key to record an object under, or undefined (with an error) when that ref was already
+   * loaded: the first one's locator says where.
+   */
+  private claim(ref: ObjectRef, place: Place, object: () => string, what?: string): string | undefined {
     const key = objectRefKey(ref);
-    const first = this.firstSeen.get(key);
+    const first = this.locators.get(key);
     if (first !== undefined) {
-      this.report(place, object, {
+      const at = this.positionOf(first.place);
+      this.report(place, object(), {
         severity: 'error',
         path: ['metadata', 'name'],
-        message: `${what} is defined twice; this one is skipped, the first (${first.file}:${first.line}) is used`,
+        message: `${what ?? formatObjectRef(ref)} is defined twice; this one is skipped, the first (${at.file}:${at.line}) is used`,
       });
-      return false;
+      return undefined;
     }
-    this.firstSeen.set(key, this.positionOf(place));
-    return true;
+    return key;
   }
 
   private commitObject(s: Extract<Staged, { type: 'object' }>): void {
     const { place, ref, info } = s;
     const built = s.result.built;
-    const object = formatObjectRef(ref);
-    if (built === undefined || !this.claim(ref, place, object)) return;
+    // Formatted only for a message: most objects never need it.
+    const object = () => formatObjectRef(ref);
+    if (built === undefined) return;
+    const key = this.claim(ref, place, object);
+    if (key === undefined) return;
     const source = this.positionOf(place);
-    this.locators.set(objectRefKey(ref), { place, translate: (p) => p });
+    this.locators.set(key, { place, translate: unchanged });
     const namespace = ref.namespace;
     if (namespace !== undefined && !this.namespaceUses.has(namespace))
-      this.namespaceUses.set(namespace, { place, object, explicit: s.explicitNamespace, source });
+      this.namespaceUses.set(namespace, { place, object: object(), explicit: s.explicitNamespace, source });
     switch (built.role) {
       case 'namespace':
         this.namespaces.push({ object: built.object, source, ref });
@@ -403,10 +411,11 @@ export class ManifestLoader {
         return;
       case 'workload': {
         const podRef: ObjectRef = { kind: 'Pod', namespace, name: built.object.metadata.name ?? ref.name };
-        const what = `the pod ${podRef.namespace}/${podRef.name} made from ${object}`;
-        if (!this.claim(podRef, place, object, what)) return;
+        const what = `the pod ${podRef.namespace}/${podRef.name} made from ${object()}`;
+        const podKey = this.claim(podRef, place, object, what);
+        if (podKey === undefined) return;
         const tp = info.templatePath;
-        this.locators.set(objectRefKey(podRef), {
+        this.locators.set(podKey, {
           place,
           // The template's labels and spec stand for the pod's; name and namespace are the workload's.
           translate: (p) =>
