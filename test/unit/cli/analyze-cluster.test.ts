@@ -98,6 +98,26 @@ describe('analyze with ClusterNetworkPolicy', () => {
     assert.deepEqual(json.clusterNetworkPolicies.names, ['tenant-isolation', 'baseline-same-namespace']);
   });
 
+  test('--base lists the flow a new Admin Deny closes, with the rule that denies it', async () => {
+    const { code, out } = await runAnalyzeWith({
+      file: [CLUSTER, `${DIR}/lock-red.yaml`],
+      base: [CLUSTER],
+      output: 'json',
+    });
+    assert.equal(code, 0);
+    assert.deepEqual(JSON.parse(out).changes, [
+      {
+        from: 'monitoring/prometheus',
+        to: 'red/web',
+        port: 9090,
+        protocol: 'TCP',
+        before: 'allow',
+        after: 'deny',
+        because: ['clusternetworkpolicy/lock-red#ingress[0] (denies ingress)'],
+      },
+    ]);
+  });
+
   test('an invalid ClusterNetworkPolicy is reported with file, object and field, and skipped', async () => {
     const { code, err } = await runAnalyzeWith({ file: [`${DIR}/invalid.yaml`, CLUSTER] });
     assert.equal(code, 2);
