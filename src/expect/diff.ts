@@ -1,5 +1,5 @@
 // What a change to the manifests opens and closes. The base is loaded once into an engine; the
-// head's differences are applied to a second copy as incremental updates, whose `Change`s name the
+// head's differences are applied to a fork of it as incremental updates, whose `Change`s name the
 // classes that can differ. Only flows with an affected end are compared, so a change to one policy
 // costs about one analysis, not two full matrices.
 //
@@ -54,7 +54,7 @@ export function diffAnalyses(
   options: EngineOptions,
 ): DiffResult {
   const base = ExpectationEngine.from(baseInput, profile, options);
-  const head = ExpectationEngine.from(baseInput, profile, options);
+  const head = base.fork();
   const changes = applyDifferences(head, baseInput, headInput);
 
   const repartitioned = changes.some((c) => c.repartitioned);

@@ -234,7 +234,7 @@ export class ExpectationEngine {
   private readonly policies = new Map<string, Map<string, CompiledPolicy>>();
   private readonly policyLists = new Map<string, CompiledPolicy[]>();
   private currentProjection: Projection = { labelKeys: [], namedPorts: [], ipBlocks: [] };
-  private readonly projectionCounts: ProjectionCounter;
+  private projectionCounts: ProjectionCounter;
   private readonly classesByKey = new Map<string, EngineClass>();
   private readonly classesById = new Map<string, EngineClass>();
   private readonly classOfPod = new Map<PodKey, EngineClass>();
@@ -335,6 +335,54 @@ export class ExpectationEngine {
     for (const pod of pods) engine.pods.set(pod.key, pod);
     engine.rebuild(engine.projectionNow());
     return engine;
+  }
+
+  /**
+   * An independent copy, to update without touching this one (a diff applies the head's changes to
+   * a copy of the base). Far cheaper than a second build: what updates replace rather than change
+   * (compiled policies, pods, rule sets, selections) is shared; what they change in place (classes'
+   * members and reached ports, counts, indexes) is copied; caches start empty.
+   */
+  fork(): ExpectationEngine {
+    const e = new ExpectationEngine(this.profile, this.options);
+    e.loadIssues.push(...this.loadIssues);
+    e.excluded.push(...this.excluded);
+    for (const info of this.namespaces.values()) e.setNamespace(info);
+    for (const [key, pod] of this.pods) e.pods.set(key, pod);
+    for (const [ns, byName] of this.policies) e.policies.set(ns, new Map(byName));
+    for (const [ns, list] of this.policyLists) e.policyLists.set(ns, list);
+    e.currentProjection = this.currentProjection;
+    e.projectionCounts = this.projectionCounts.clone();
+    const copies = new Map<EngineClass, EngineClass>();
+    for (const [key, cls] of this.classesByKey) {
+      const reached = new PortCounts();
+      reached.copyFrom(cls.reached);
+      const copy: EngineClass = { ...cls, members: [...cls.members], reached };
+      copies.set(cls, copy);
+      e.classesByKey.set(key, copy);
+      e.classesById.set(copy.id, copy);
+    }
+    const copyOf = (cls: EngineClass): EngineClass => copies.get(cls) ?? cls;
+    for (const [pod, cls] of this.classOfPod) e.classOfPod.set(pod, copyOf(cls));
+    for (const [ns, set] of this.classesByNs) e.classesByNs.set(ns, new Set([...set].map(copyOf)));
+    for (const [b, set] of this.classesByBlock) e.classesByBlock.set(b, new Set([...set].map(copyOf)));
+    for (const [ns, sets] of this.ruleSets) e.ruleSets.set(ns, new Map(sets));
+    for (const [rule, entry] of this.numericEgress) e.numericEgress.set(rule, entry);
+    e.anyPeerPorts.copyFrom(this.anyPeerPorts);
+    for (const [b, counts] of this.blockPorts) {
+      const copy = new PortCounts();
+      copy.copyFrom(counts);
+      e.blockPorts.set(b, copy);
+    }
+    e.allEgressPorts.copyFrom(this.allEgressPorts);
+    e.portsVersion = this.portsVersion;
+    e.selectionVersion = this.selectionVersion;
+    for (const [name, p] of this.clusterPolicies) e.clusterPolicies.set(name, p);
+    e.clusterLists = this.clusterLists;
+    for (const [ns, sels] of this.clusterSelections) e.clusterSelections.set(ns, new Map(sels));
+    e.clusterPorts.copyFrom(this.clusterPorts);
+    e.clusterEgressPorts.copyFrom(this.clusterEgressPorts);
+    return e;
   }
 
   // ---- reads ----

@@ -82,6 +82,12 @@ export class PortCounts {
     this.counts.clear();
   }
 
+  /** Adds every count of `other` (a copy, for an engine's fork). */
+  copyFrom(other: PortCounts): void {
+    for (const [k, e] of other.counts)
+      this.counts.set(k, { spec: e.spec, n: (this.counts.get(k)?.n ?? 0) + e.n });
+  }
+
   get size(): number {
     return this.counts.size;
   }

@@ -191,6 +191,15 @@ export class ProjectionCounter {
     this.ipBlocksMatchPods = ipBlocksMatchPods;
   }
 
+  /** A counter with the same counts, independent of this one. */
+  clone(): ProjectionCounter {
+    const c = new ProjectionCounter(this.ipBlocksMatchPods);
+    for (const [k, n] of this.keys) c.keys.set(k, n);
+    for (const [k, e] of this.named) c.named.set(k, { ...e });
+    for (const [k, e] of this.blocks) c.blocks.set(k, { ...e });
+    return c;
+  }
+
   addCluster(policy: CompiledClusterPolicy, sign: 1 | -1): void {
     const items = clusterProjectionItems(policy);
     for (const k of items.keys) this.key(k, sign);
