@@ -16,7 +16,8 @@ import {
 import type { ManifestIssue } from '../errors.ts';
 import { extractFlatMaps, type FlatMap } from './yaml-flat-maps.ts';
 import type { NodeAnchor } from './yaml-locate.ts';
-import { skimDocument } from './yaml-skim.ts';
+import type { RegionProblem } from './yaml-region-check.ts';
+import { skimChecked } from './yaml-skim.ts';
 
 export interface ParsedDocument {
   /** 0-based position of the document in its file. */
@@ -172,7 +173,13 @@ function openingQuoteLine(text: string, end: number): number | undefined {
   return undefined;
 }
 
-type Parsed = { docs: Document.Parsed[]; maps: readonly FlatMap[]; lineCounter: LineCounter };
+type Parsed = {
+  docs: Document.Parsed[];
+  maps: readonly FlatMap[];
+  lineCounter: LineCounter;
+  /** A syntax error in what the skim blanked (0-based line in the text); then nothing is parsed. */
+  problem?: RegionProblem;
+};
 
 function parse(text: string): { docs: Document.Parsed[]; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
@@ -192,7 +199,8 @@ function parse(text: string): { docs: Document.Parsed[]; lineCounter: LineCounte
  * the text is parsed whole instead: the fast path never changes what is read.
  */
 function parsePart(text: string): Parsed {
-  const skimmed = skimDocument(text);
+  const { text: skimmed, problem } = skimChecked(text);
+  if (problem !== undefined) return { docs: [], maps: [], lineCounter: new LineCounter(), problem };
   const flat = extractFlatMaps(skimmed);
   if (flat.maps.length > 0) {
     const cut = parse(flat.text);
@@ -227,8 +235,15 @@ export function readDocuments(file: string, text: string): DocumentsResult {
   let index = 0;
   for (const part of splitDocuments(text)) {
     const lineOffset = part.line - 1;
-    const { docs: list, maps, lineCounter } = parsePart(part.text);
+    const { docs: list, maps, lineCounter, problem } = parsePart(part.text);
     const at = (offset: number | undefined) => lineCounter.linePos(offset ?? 0).line + lineOffset;
+    if (problem !== undefined)
+      issues.push({
+        severity: 'error',
+        file,
+        line: problem.line + 1 + lineOffset,
+        message: `YAML syntax error in document ${index + 1}: ${problem.message}; the document is skipped`,
+      });
     for (const doc of list) {
       const n = index++;
       for (const w of doc.warnings) {

@@ -103,9 +103,11 @@ function readEntries(
  */
 export function extractFlatMaps(text: string): FlatMapsResult {
   const unchanged = { text, maps: [] };
-  // A cheap guard first: a document with fewer lines than one such map holds none.
+  // A cheap guard first: a document with fewer non-blank lines than one such map holds none (a
+  // skimmed document is mostly blank lines: splitting it would cost more than this count).
   let count = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && count < MIN_ENTRIES; i = text.indexOf('\n', i + 1)) count++;
+  for (let i = text.indexOf('\n'); i >= 0 && count < MIN_ENTRIES; i = text.indexOf('\n', i + 1))
+    if (i + 1 < text.length && text[i + 1] !== '\n') count++;
   if (count < MIN_ENTRIES) return unchanged;
   const lines = text.split('\n');
   const maps: FlatMap[] = [];

@@ -4,10 +4,12 @@
 // an ignored field would otherwise exhaust memory. Lines are blanked, never removed, so every line
 // number stays true. Whatever this does not fully understand (flow collections over several lines,
 // tabs, anchors in what it would blank, complex keys) makes it return the text unchanged: the
-// library then reads it all, slowly but exactly.
+// library then reads it all, slowly but exactly. What it blanks is checked on the way for the
+// syntax errors that are certain (yaml-region-check.ts), since the library will not see them.
 
 import { isListKind } from './list-kind.ts';
 import { type Fields, fieldsForKind } from './read-fields.ts';
+import { RegionCheck, type RegionProblem } from './yaml-region-check.ts';
 
 interface Frame {
   /** Column of this mapping's keys (for a sequence: of its dashes). */
@@ -59,13 +61,26 @@ function opensMultiLineFlow(rest: string): boolean {
  * blank or its structure is not plain block style. `kind` picks the fields kept (see read-fields.ts).
  */
 export function skimDocument(text: string): string {
+  return skimChecked(text).text;
+}
+
+/** As skimDocument, with the first syntax error found in what was blanked (0-based line). */
+export function skimChecked(text: string): { text: string; problem?: RegionProblem } {
   const kind = documentKind(text);
-  if (kind === undefined) return text;
-  if (isListKind(kind, true)) return skimList(text);
-  const fields = fieldsForKind(kind);
-  if (fields === true) return text;
-  const out = skimLines(text.split('\n'), fields);
-  return out === undefined ? text : out.join('\n');
+  if (kind === undefined) return { text };
+  const problems: RegionProblem[] = [];
+  let out = text;
+  if (isListKind(kind, true)) out = skimList(text, problems);
+  else {
+    const fields = fieldsForKind(kind);
+    const lines = fields === true ? undefined : skimLines(text.split('\n'), fields, problems);
+    if (lines !== undefined) out = lines.join('\n');
+  }
+  const problem = problems.reduce<RegionProblem | undefined>(
+    (a, p) => (a === undefined || p.line < a.line ? p : a),
+    undefined,
+  );
+  return problem === undefined ? { text: out } : { text: out, problem };
 }
 
 const ITEMS_LINE = /^items:[ \t]*(?:#.*)?$/;
@@ -74,7 +89,7 @@ const ITEMS_LINE = /^items:[ \t]*(?:#.*)?$/;
  * A List (`kubectl get -o yaml` writes one): each item is skimmed for its own kind. Items whose
  * kind is not written plainly, or that the skim does not understand, are left whole.
  */
-function skimList(text: string): string {
+function skimList(text: string, problems: RegionProblem[]): string {
   const lines = text.split('\n');
   const start = lines.findIndex((l) => ITEMS_LINE.test(l));
   if (start < 0) return text;
@@ -100,8 +115,10 @@ function skimList(text: string): string {
     }
     const fields = kind === undefined ? true : fieldsForKind(kind);
     if (fields === true) return;
-    const out = skimLines(part, fields, dashCol);
+    const found: RegionProblem[] = [];
+    const out = skimLines(part, fields, found, dashCol);
     if (out === undefined) return;
+    for (const p of found) problems.push({ ...p, line: p.line + from });
     lines.splice(from, out.length, ...out);
     changed = true;
   };
@@ -135,6 +152,7 @@ function skimList(text: string): string {
 function skimLines(
   lines: string[],
   top: { readonly [key: string]: Fields },
+  problems: RegionProblem[],
   dashCol?: number,
 ): string[] | undefined {
   lines = [...lines];
@@ -147,12 +165,23 @@ function skimLines(
   /** The last read key whose value is a map of fields, on the lines below it. */
   let pending: { col: number; fields: { readonly [key: string]: Fields } } | undefined;
   let changed = false;
+  /** The syntax check of the region being blanked, and the first problem it found. */
+  let check: RegionCheck | undefined;
+  let problem: RegionProblem | undefined;
+  const endRegion = (): void => {
+    check?.end();
+    problem ??= check?.problem;
+    check = undefined;
+  };
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n] as string;
     const ind = line.length - line.trimStart().length;
     const content = line.slice(ind);
     if (content === '' || content.startsWith('#')) {
-      if (region?.blank && content !== '') lines[n] = '';
+      if (region?.blank && content !== '') {
+        check?.line(line, n);
+        lines[n] = '';
+      }
       continue;
     }
     if (line.slice(0, ind).includes('\t')) return undefined;
@@ -162,12 +191,14 @@ function skimLines(
       if (ind > region.col || (region.compact && ind === region.col && dash)) {
         if (region.blank) {
           if (content.includes('&')) return undefined; // an anchor a read field may use
+          check?.line(line, n);
           lines[n] = '';
           changed = true;
         }
         continue;
       }
       region = undefined;
+      endRegion();
     }
     let col = ind;
     let rest = content;
@@ -215,11 +246,15 @@ function skimLines(
       lines[n] = `${line.slice(0, line.length - rest.length)}${m[0].trimEnd()} ~`;
       changed = true;
       region = { col, compact: !inline, blank: true };
+      check = new RegionCheck();
+      check.value(value, col, n);
     } else if (want === true || inline) {
       region = { col, compact: !inline, blank: false };
     } else {
       pending = { col, fields: want };
     }
   }
+  endRegion();
+  if (changed && problem !== undefined) problems.push(problem);
   return changed ? lines : undefined;
 }
