@@ -26,7 +26,7 @@ import {
 import { dirname, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
-import { type CniPod, ciliumCni } from './cilium-cni.ts';
+import { CNI_TRY_AGAIN_LATER, type CniPod, ciliumCni } from './cilium-cni.ts';
 import {
   ENFORCERS,
   K8S_VERSION,
@@ -267,6 +267,8 @@ interface PodRuntime {
   pod: k8s.V1Pod;
   deleting: boolean;
   gone: boolean;
+  /** A CNI CHECK of a re-adopted pod (and its repair) is queued or running. */
+  checking?: boolean;
   deadlineTimer?: NodeJS.Timeout;
   restartTimers: Map<string, NodeJS.Timeout>;
   watchers: Map<string, NodeJS.Timeout>;
@@ -462,6 +464,34 @@ async function ciliumAdd(rt: PodRuntime): Promise<void> {
     if (r.ok) return;
     L.warn({ pod: `${rt.rec.namespace}/${rt.rec.name}`, err: r.error, retryMs: delay }, 'CNI ADD failed');
     await sleep(delay);
+  }
+}
+
+/**
+ * A re-adopted pod's endpoint may be gone (removed while this agent was away, or not restored by a
+ * restarted Cilium agent): CNI CHECK asks Cilium whether it is there and healthy; if not, DEL and ADD
+ * program it again, as a container runtime re-runs a failed check's network set-up. The pod keeps
+ * running meanwhile. A plugin that cannot ask (its agent not answering yet) is asked again later.
+ */
+async function ciliumCheck(rt: PodRuntime): Promise<void> {
+  const pod = `${rt.rec.namespace}/${rt.rec.name}`;
+  for (let delay = 500; !rt.deleting && !rt.gone && !stopping; delay = Math.min(delay * 2, 10_000)) {
+    const r = await ciliumCni('CHECK', node, cniPod(rt.rec));
+    if (r.ok) {
+      L.info({ pod }, 'CNI CHECK passed: the endpoint is there and healthy');
+      return;
+    }
+    if (r.code === CNI_TRY_AGAIN_LATER) {
+      L.warn({ pod, err: r.error, retryMs: delay }, 'CNI CHECK could not ask its agent');
+      await sleep(delay);
+      continue;
+    }
+    L.warn({ pod, err: r.error }, 'CNI CHECK failed: setting the endpoint up again');
+    const del = await ciliumCni('DEL', node, cniPod(rt.rec));
+    if (!del.ok) L.warn({ pod, err: del.error }, 'CNI DEL failed');
+    await ciliumAdd(rt);
+    L.info({ pod }, 'endpoint set up again after a failed CNI CHECK');
+    return;
   }
 }
 
@@ -1158,6 +1188,14 @@ async function adopt(rec: PodRec, pod: k8s.V1Pod): Promise<void> {
       // The pod network is gone (e.g. the machine rebooted): make it again, rules first, then restart.
       await setupPodNetwork(rec);
       await waitEnforced(rt);
+    } else if (!rec.hostNetwork && enforcer === 'cilium') {
+      // Serialised with the pod's other work; a deletion cuts a waiting check short.
+      rt.checking = true;
+      void enqueue(rec.uid, 'CNI CHECK', () =>
+        ciliumCheck(rt).finally(() => {
+          rt.checking = false;
+        }),
+      );
     }
     for (const c of rec.containers) {
       if (c.terminated) continue;
@@ -1256,11 +1294,12 @@ async function startInformer(): Promise<void> {
     { delayFn: (ms) => sleep(Math.min(ms, 1000)) },
   );
   informer = inf;
-  // A pod still being set up may wait for kube-router (its queue is busy): a deletion must not wait
-  // behind that, so it releases the wait at once and the queued deletion runs next.
+  // A pod still being set up may wait for kube-router, a re-adopted one for Cilium's CHECK (its queue
+  // is busy): a deletion must not wait behind that, so it releases the wait at once and the queued
+  // deletion runs next.
   const releaseSetup = (pod: k8s.V1Pod) => {
     const rt = runtimes.get(pod.metadata?.uid ?? '');
-    if (rt && rt.rec.phase === 'setup') {
+    if (rt && (rt.rec.phase === 'setup' || rt.checking)) {
       rt.deleting = true;
       cancelWait(rt.rec.ip);
     }

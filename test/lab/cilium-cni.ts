@@ -16,7 +16,11 @@ export interface CniPod {
   readonly veth: string;
 }
 
-export type CniResult = { ok: true } | { ok: false; error: string };
+/** `code` is the CNI error code the plugin reported (11: try again later, e.g. its agent is down). */
+export type CniResult = { ok: true } | { ok: false; error: string; code?: number };
+
+/** The CNI spec's "try again later": not a verdict on the pod, the plugin could not ask. */
+export const CNI_TRY_AGAIN_LATER = 11;
 
 /**
  * The plugin finds the pod's veth in CNI_NETNS and its peer by index in its own netns: it must run in
@@ -64,12 +68,15 @@ export async function ciliumCni(
   if (r.code === 0) return { ok: true };
   // The plugin reports errors as a JSON object on stdout ({code, msg, details}).
   let msg = r.stdout.trim() || r.stderr.trim();
+  let code: number | undefined;
   try {
-    const e = JSON.parse(r.stdout) as { msg?: string; details?: string };
+    const e = JSON.parse(r.stdout) as { code?: number; msg?: string; details?: string };
     if (e.msg) msg = `${e.msg}${e.details ? `: ${e.details}` : ''}`;
+    if (typeof e.code === 'number') code = e.code;
   } catch {}
   return {
     ok: false,
     error: `cilium-cni ${cmd} for ${pod.namespace}/${pod.name} (${pod.ip}) exit ${r.code}: ${msg}`,
+    ...(code === undefined ? {} : { code }),
   };
 }
