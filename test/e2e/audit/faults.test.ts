@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { ensureLabUp, labCommand, labEnforcer } from '../../lab/lab.ts';
 import { waitFor } from '../../lab/sh.ts';
 import { applyFile, deleteNamespaces, podIP, request, waitForPods } from '../support/apply.ts';
-import { netaudit, parseAudit, startNetaudit } from '../support/netaudit.ts';
+import { netaudit, parseAudit, type Run, startNetaudit } from '../support/netaudit.ts';
 import { SEED_FILE, SEED_NAMESPACES } from '../support/seed.ts';
 
 const NAMESPACES = SEED_NAMESPACES;
@@ -82,12 +82,21 @@ describe('netaudit audit under faults (lab, real packets)', { timeout: 900_000 }
 
   test('a run killed with SIGKILL mid-round leaves pods that the next run deletes', async () => {
     const killed = startNetaudit([...BASE, '--client-delay', '20s']);
+    let ended: Run | undefined;
+    void killed.done.then((r) => {
+      ended = r;
+    });
     await waitFor(
       'probe pods of the first run',
-      async () => ((await probePods()).length >= 4 ? true : undefined),
+      async () => {
+        // A run that ended on its own will never make them: say why instead of waiting.
+        if (ended) return true;
+        return (await probePods()).length >= 4 ? true : undefined;
+      },
       60_000,
       150,
     );
+    assert.equal(ended, undefined, `the first run ended before it was killed: ${JSON.stringify(ended)}`);
     killed.kill();
     await killed.done;
     const left = await probePods();
