@@ -19,8 +19,27 @@ export interface RegionProblem {
 
 /** A key and its `:` (plain keys may hold `:` and `#` not next to a space, as YAML allows). */
 const KEY =
-  /^(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|(?:[^\s#'"{[\]},&*!|>%@`?:-]|[?:-](?=\S))(?:[^:#]|:(?=\S)|(?<=\S)#)*?)[ \t]*:(?:[ \t]+|$)/;
-const BLANK_OR_COMMENT = /^[ \t]*(?:#.*)?$/;
+  /(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|(?:[^\s#'"{[\]},&*!|>%@`?:-]|[?:-](?=\S))(?:[^:#]|:(?=\S)|(?<=\S)#)*?)[ \t]*:(?:[ \t]+|$)/y;
+const HASH = 0x23;
+const DASH = 0x2d;
+const COLON = 0x3a;
+const QUESTION = 0x3f;
+
+function isSpace(b: number): boolean {
+  return b === 0x20 || b === 0x09;
+}
+
+/** The first index at or after `i` that is not a space or tab. */
+function skipSpaces(text: string, i: number): number {
+  let k = i;
+  while (k < text.length && isSpace(text.charCodeAt(k))) k++;
+  return k;
+}
+
+/** Whether a token ends before `i` (the line ends there, or a space follows). */
+function endsToken(text: string, i: number): boolean {
+  return i >= text.length || isSpace(text.charCodeAt(i));
+}
 
 export class RegionCheck {
   private problemFound: RegionProblem | undefined;
@@ -44,42 +63,38 @@ export class RegionCheck {
   /** The value written on the key line that starts the region (`key: <value>`), the key at `col`. */
   value(text: string, col: number, n: number): void {
     this.literalAbove = -1;
-    this.readValue(text, col, n);
+    this.readValue(text, 0, col, n);
   }
 
-  /** One line of the region, whole. */
+  /** One line of the region, whole. Index-based: it runs on every line blanked, 10 MB and more. */
   line(text: string, n: number): void {
     if (this.problemFound !== undefined) return;
-    const content = text.trimStart();
-    if (content === '') return;
-    const ind = text.length - content.length;
+    let i = skipSpaces(text, 0);
+    if (i === text.length) return;
+    const ind = i;
     if (this.quote !== undefined || this.depth > 0) {
-      this.scan(content, 0, n);
+      this.scan(text, i, n);
       return;
     }
     if (this.literalAbove >= 0 && ind > this.literalAbove) return;
     this.literalAbove = -1;
-    if (content.startsWith('#')) return;
+    if (text.charCodeAt(i) === HASH) return;
     // `- - key: value`: the key's column, and the column of what holds a value without a key.
-    let rest = content;
-    let col = ind;
     let holder = ind;
-    while (rest === '-' || rest.startsWith('- ')) {
-      holder = col;
-      const after = rest.slice(1);
-      const trimmed = after.trimStart();
-      col += 1 + after.length - trimmed.length;
-      rest = trimmed;
+    while (text.charCodeAt(i) === DASH && endsToken(text, i + 1)) {
+      holder = i;
+      i = skipSpaces(text, i + 1);
     }
+    const col = i;
+    const c = text.charCodeAt(i);
     // `: value` and `? key` (an empty or explicit key): what follows is read as a value.
-    const indicator = /^[:?](?:[ \t]+|$)/.exec(rest);
-    if (indicator !== null) {
-      this.readValue(rest.slice(indicator[0].length), col, n);
+    if ((c === COLON || c === QUESTION) && endsToken(text, i + 1)) {
+      this.readValue(text, i + 1, col, n);
       return;
     }
-    const key = KEY.exec(rest);
-    if (key === null) this.readValue(rest, holder, n);
-    else this.readValue(rest.slice(key[0].length), col, n);
+    KEY.lastIndex = i;
+    if (KEY.test(text)) this.readValue(text, KEY.lastIndex, col, n);
+    else this.readValue(text, i, holder, n);
   }
 
   /** After the region's last line: what is still open is never closed. */
@@ -101,13 +116,14 @@ export class RegionCheck {
     this.problemFound ??= { line, message };
   }
 
-  /** A value after `key:` or `- ` (the key or dash at `col`). */
-  private readValue(text: string, col: number, n: number): void {
-    const v = text.trimStart();
-    if (v === '' || v.startsWith('#')) return;
-    const c = v[0];
+  /** A value from `from` in `text`, after `key:` or `- ` (the key or dash at `col`). */
+  private readValue(text: string, from: number, col: number, n: number): void {
+    const i = skipSpaces(text, from);
+    if (i === text.length) return;
+    const c = text[i];
+    if (c === '#') return;
     if (c === '"' || c === "'" || c === '[' || c === '{') {
-      this.scan(v, 0, n);
+      this.scan(text, i, n);
       return;
     }
     if (c === '|' || c === '>') {
@@ -120,11 +136,13 @@ export class RegionCheck {
     }
     if (c === '*' || c === '&' || c === '!') return; // aliases, anchors and tags: not followed
     // A plain scalar: up to ` #` it holds no `: ` (that would be a second key on the line).
-    const comment = v.search(/[ \t]#/);
-    const plain = comment < 0 ? v : v.slice(0, comment);
-    if (/:(?:[ \t]|$)/.test(plain)) {
-      this.fail(n, 'a second "key:" on one line (a value holding ": " must be quoted)');
-      return;
+    for (let k = i + 1; k < text.length; k++) {
+      const b = text.charCodeAt(k);
+      if (b === HASH && isSpace(text.charCodeAt(k - 1))) break;
+      if (b === COLON && endsToken(text, k + 1)) {
+        this.fail(n, 'a second "key:" on one line (a value holding ": " must be quoted)');
+        return;
+      }
     }
     this.literalAbove = col;
   }
@@ -139,7 +157,7 @@ export class RegionCheck {
         this.quote = undefined;
         i = close;
         if (this.depth === 0) {
-          this.after(text.slice(i), n);
+          this.after(text, i, n);
           return;
         }
         this.entryStart = false;
@@ -160,7 +178,7 @@ export class RegionCheck {
       else if (c === ']' || c === '}') {
         this.depth--;
         if (this.depth === 0) {
-          this.after(text.slice(i + 1), n);
+          this.after(text, i + 1, n);
           return;
         }
         this.jsonKey = true;
@@ -207,11 +225,12 @@ export class RegionCheck {
     return -1;
   }
 
-  /** What follows a closed quoted value or flow collection on its line: only a comment. */
-  private after(rest: string, n: number): void {
+  /** What follows a closed quoted value or flow collection (from `from`) on its line: only a comment. */
+  private after(text: string, from: number, n: number): void {
+    const k = skipSpaces(text, from);
     // `[1]: 2` makes the collection a key, which the library accepts: not followed here.
-    if (BLANK_OR_COMMENT.test(rest) || /^[ \t]*:(?:[ \t]|$)/.test(rest)) return;
-    const extra = rest.trim()[0];
+    if (k === text.length || text[k] === '#' || (text[k] === ':' && endsToken(text, k + 1))) return;
+    const extra = text[k];
     this.fail(
       n,
       extra === ']' || extra === '}'
