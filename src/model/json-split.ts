@@ -86,11 +86,23 @@ function hashKey(buf: Uint8Array, from: number, to: number): number | undefined 
   let h = 0x811c9dc5;
   for (let i = from; i < to; i++) {
     const b = buf[i] as number;
-    if (b === BACKSLASH) return undefined;
+    if (b === BACKSLASH) {
+      // Most escapes have one spelling, so equal keys have equal bytes (managedFields' keys such as
+      // k:{\"type\":\"Ready\"} are in every pod); only \uXXXX and \/ can spell a key two ways.
+      const next = buf[i + 1] as number;
+      if (next === LOWER_U || next === SLASH) return undefined;
+      h = Math.imul(h ^ b, 0x01000193);
+      h = Math.imul(h ^ next, 0x01000193);
+      i++;
+      continue;
+    }
     h = Math.imul(h ^ b, 0x01000193);
   }
   return h;
 }
+
+const LOWER_U = 0x75;
+const SLASH = 0x2f;
 
 /** Longest key or kind value decoded for the checks below; longer ones are neither `items` nor a kind. */
 const MAX_KEY_BYTES = 256;

@@ -35,6 +35,14 @@ describe('the splitter marks pieces that may hold a key twice', () => {
     ['a nested key equal to a later key of its parent', '{"a": {"b": 1}, "b": 2}', []],
     ['a value equal to a key', '{"a": "b", "b": "a"}', []],
     ['a key that holds an escape', '{"\\u0061": 1}', ['doc 0']],
+    ['a key that holds an escaped slash', '{"a\\/b": 1}', ['doc 0']],
+    [
+      'keys with escaped quotes (managedFields)',
+      '{"k:{\\"type\\":\\"A\\"}": 1, "k:{\\"type\\":\\"B\\"}": 2}',
+      [],
+    ],
+    ['a key with escaped quotes twice', '{"k:{\\"t\\"}": 1, "b": 2, "k:{\\"t\\"}": 3}', ['doc 0']],
+    ['an escaped backslash before a u', '{"a\\\\u": 1, "b": 2}', []],
     ['a string value with an escape', '{"a": "\\"b\\""}', []],
     [
       'only the item holding the repeat',
