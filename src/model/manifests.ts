@@ -33,7 +33,12 @@ export function addText(loader: ManifestLoader, file: string, text: string): voi
   for (const issue of docs.issues) loader.addIssue(issue);
   for (const doc of docs.documents) {
     const anchor = doc.anchor;
-    loader.add(doc.value, { file, documentIndex: doc.index, line: (path) => locateLine(anchor, path) });
+    loader.add(doc.value, {
+      file,
+      documentIndex: doc.index,
+      line: (path) => locateLine(anchor, path),
+      ...(doc.repeated !== undefined && { repeated: doc.repeated }),
+    });
   }
 }
 

@@ -6,6 +6,9 @@
 import {
   type Document,
   isMap,
+  isPair,
+  isScalar,
+  isSeq,
   LineCounter,
   type Node,
   parseAllDocuments,
@@ -14,6 +17,7 @@ import {
   visit,
 } from 'yaml';
 import type { ManifestIssue } from '../errors.ts';
+import { formatFieldPath, type PathSegment } from './field-path.ts';
 import { extractFlatMaps, type FlatMap } from './yaml-flat-maps.ts';
 import type { NodeAnchor } from './yaml-locate.ts';
 import type { RegionProblem } from './yaml-region-check.ts';
@@ -24,6 +28,8 @@ export interface ParsedDocument {
   readonly index: number;
   readonly value: unknown;
   readonly anchor: NodeAnchor;
+  /** Keys written twice (paths from the document's root); their lines are in the anchor. */
+  readonly repeated?: readonly (readonly PathSegment[])[];
 }
 
 export interface DocumentsResult {
@@ -129,22 +135,39 @@ const goPrefixedInt: ScalarTag = {
   },
 };
 
-/** Duplicate keys, one Set per map (the library's own check compares every pair of keys). */
+/** The path from the document's root to `node`, from the ancestors `visit` gives. */
+function pathOf(ancestors: readonly unknown[], node: unknown): PathSegment[] {
+  const chain = [...ancestors, node];
+  const out: PathSegment[] = [];
+  for (let i = 0; i < chain.length - 1; i++) {
+    const a = chain[i];
+    const next = chain[i + 1];
+    if (isPair(a) && next === a.value) out.push(isScalar(a.key) ? String(a.key.value) : '?');
+    else if (isSeq(a)) out.push(a.items.indexOf(next as never));
+  }
+  return out;
+}
+
+/** Keys written twice, with their paths: one Set per map (the library's own check compares every pair of keys). */
 function duplicateKeys(
   node: Node,
   lineCounter: LineCounter,
   lineOffset: number,
-): { key: string; line: number }[] {
-  const out: { key: string; line: number }[] = [];
+): { path: PathSegment[]; line: number }[] {
+  const out: { path: PathSegment[]; line: number }[] = [];
   visit(node, {
-    Map(_, map) {
+    Map(_, map, ancestors) {
       if (!isMap(map)) return;
       const seen = new Set<string>();
       for (const pair of map.items) {
         const k = pair.key as { value?: unknown; range?: [number, number, number] } | null;
         if (k === null || typeof k !== 'object' || !('value' in k)) continue;
         const key = String(k.value);
-        if (seen.has(key)) out.push({ key, line: lineCounter.linePos(k.range?.[0] ?? 0).line + lineOffset });
+        if (seen.has(key))
+          out.push({
+            path: [...pathOf(ancestors, map), key],
+            line: lineCounter.linePos(k.range?.[0] ?? 0).line + lineOffset,
+          });
         seen.add(key);
       }
     },
@@ -263,11 +286,11 @@ export function readDocuments(file: string, text: string): DocumentsResult {
       }
       const node = doc.contents;
       if (node === null) continue; // an empty document: nothing to load, nothing to say
-      let dups: { key: string; line: number }[];
+      let dups: { path: PathSegment[]; line: number }[];
       try {
         dups = duplicateKeys(node, lineCounter, lineOffset);
         for (const m of maps)
-          for (const r of m.repeats) dups.push({ key: r.key, line: r.line + 1 + lineOffset });
+          for (const r of m.repeats) dups.push({ path: [...m.path, r.key], line: r.line + 1 + lineOffset });
       } catch {
         issues.push({
           severity: 'error',
@@ -277,15 +300,12 @@ export function readDocuments(file: string, text: string): DocumentsResult {
         });
         continue;
       }
-      if (dups.length > 0) {
-        for (const d of dups)
-          issues.push({
-            severity: 'error',
-            file,
-            line: d.line,
-            message: `YAML: key "${d.key}" appears twice in the same map (the API server rejects duplicate fields); document ${n + 1} is skipped`,
-          });
-        continue;
+      // Keys written twice go with the document: the loader reports those in fields netaudit reads
+      // (with the object and field), as for JSON, and skips the object.
+      const repeats = new Map<string, { path: PathSegment[]; line: number }>();
+      for (const d of dups) {
+        const key = formatFieldPath(d.path);
+        if (!repeats.has(key)) repeats.set(key, d);
       }
       let value: unknown;
       try {
@@ -297,7 +317,19 @@ export function readDocuments(file: string, text: string): DocumentsResult {
       }
       if (value === null || value === undefined) continue;
       putBack(value, maps);
-      documents.push({ index: n, value, anchor: { node, lineCounter, lineOffset, flatMaps: maps } });
+      const anchor: NodeAnchor = {
+        node,
+        lineCounter,
+        lineOffset,
+        flatMaps: maps,
+        repeats: new Map([...repeats].map(([k, d]) => [k, d.line])),
+      };
+      documents.push({
+        index: n,
+        value,
+        anchor,
+        ...(repeats.size > 0 && { repeated: [...repeats.values()].map((d) => d.path) }),
+      });
     }
     if (list.length === 0) index++;
   }

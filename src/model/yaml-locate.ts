@@ -2,7 +2,7 @@
 // later (by the validator or the engine, which only know field paths) can point at a line.
 
 import { isMap, isNode, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
-import type { PathSegment } from './field-path.ts';
+import { formatFieldPath, type PathSegment } from './field-path.ts';
 import type { FlatMap } from './yaml-flat-maps.ts';
 
 /** Where a document's object lives: its node and the file's line counter. */
@@ -13,6 +13,8 @@ export interface NodeAnchor {
   readonly lineOffset?: number;
   /** Maps read apart from the node (yaml-flat-maps.ts): their keys' lines are theirs. */
   readonly flatMaps?: readonly FlatMap[];
+  /** Keys written twice (formatted paths) and the line of the repeat, which is where they point. */
+  readonly repeats?: ReadonlyMap<string, number>;
 }
 
 /** The line of `segments` when they lead into a map read apart, or undefined. */
@@ -56,6 +58,8 @@ function child(node: Node, segment: PathSegment): { node: Node; offset: number }
  * `metadata.labels.app.kubernetes.io/name` still finds the label.
  */
 export function locateLine(anchor: NodeAnchor, segments: readonly PathSegment[]): number {
+  const repeat = anchor.repeats?.size ? anchor.repeats.get(formatFieldPath(segments)) : undefined;
+  if (repeat !== undefined) return repeat;
   const flat = flatMapLine(anchor, segments);
   if (flat !== undefined) return flat;
   let node = anchor.node;

@@ -160,12 +160,49 @@ describe('YAML read as kubectl sends it', () => {
     const r = load(
       'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  labels:\n    x: "1"\n    x: "2"\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n',
     );
-    assert.equal(r.issues.length, 1);
-    assert.equal(r.issues[0]?.line, 7);
+    assert.deepEqual(
+      r.issues.map((i) => [i.severity, i.line, i.object, i.field]),
+      [['error', 7, 'Namespace a', 'metadata.labels.x']],
+    );
     assert.match(r.issues[0]?.message ?? '', /key "x" appears twice/);
     assert.deepEqual(
       r.namespaces.map((n) => n.ref.name),
       ['b'],
+    );
+  });
+
+  it('reports keys written twice in the fields netaudit reads, in List items too, and not elsewhere', () => {
+    const r = load(
+      [
+        'apiVersion: v1',
+        'kind: List',
+        'items:',
+        '- apiVersion: v1',
+        '  kind: Pod',
+        '  metadata:',
+        '    name: a',
+        '    annotations: {n: "1", n: "2"}',
+        '  spec:',
+        '    containers:',
+        '    - name: c',
+        '      image: x',
+        '      ports: [{containerPort: 80, containerPort: 81}]',
+        '- apiVersion: v1',
+        '  kind: ConfigMap',
+        '  metadata: {name: c}',
+        '  data: {k: "1", k: "2"}',
+        '- apiVersion: v1',
+        '  kind: Namespace',
+        '  metadata: {name: ok, annotations: {n: "1", n: "2"}}',
+      ].join('\n'),
+    );
+    assert.deepEqual(
+      r.issues.map((i) => [i.line, i.object, i.field]),
+      [[13, 'Pod default/a', 'spec.containers[0].ports[0].containerPort']],
+    );
+    assert.deepEqual(
+      r.namespaces.filter((n) => !n.implied).map((n) => n.ref.name),
+      ['ok'],
     );
   });
 
