@@ -489,6 +489,13 @@ async function ciliumCheck(rt: PodRuntime): Promise<void> {
     L.warn({ pod, err: r.error }, 'CNI CHECK failed: setting the endpoint up again');
     const del = await ciliumCni('DEL', node, cniPod(rt.rec));
     if (!del.ok) L.warn({ pod, err: del.error }, 'CNI DEL failed');
+    // Cilium sets an endpoint's host-side veth down when it deletes the endpoint, and the kernel drops
+    // the pod's /32 with it: the lab's side of the set-up comes first again.
+    const veth = rt.rec.veth ?? '';
+    await run('ip', ['-n', node.netns, '-batch', '-'], {
+      input: `link set ${veth} up\nroute replace ${rt.rec.ip}/32 dev ${veth}\n`,
+      check: false,
+    });
     await ciliumAdd(rt);
     L.info({ pod }, 'endpoint set up again after a failed CNI CHECK');
     return;
