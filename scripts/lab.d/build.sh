@@ -184,12 +184,28 @@ build_cilium() {
   say "Cilium $CILIUM_VERSION built"
 }
 
+# The ClusterNetworkPolicy CRD as network-policy-api publishes it, at the version Cilium vendors: the
+# agent runs with --enable-k8s-cluster-network-policy and waits for the resource.
+NPAPI_VERSION="${NPAPI_VERSION:-v0.2.0}"
+fetch_cnp_crd() {
+  local out="$CILIUM_DIR/crds/network-policy-api"
+  [ -f "$out/policy.networking.k8s.io_clusternetworkpolicies.yaml" ] && return 0
+  need_go
+  say "fetching network-policy-api $NPAPI_VERSION ClusterNetworkPolicy CRD"
+  local dir
+  dir=$(cd "$(mktemp -d)" && go mod download -json "sigs.k8s.io/network-policy-api@$NPAPI_VERSION" |
+    sed -n 's/.*"Dir": "\(.*\)".*/\1/p') || fail "network-policy-api $NPAPI_VERSION"
+  mkdir -p "$out"
+  install -m 0644 "$dir/config/crd/standard/policy.networking.k8s.io_clusternetworkpolicies.yaml" "$out/" ||
+    fail "network-policy-api $NPAPI_VERSION: CRD"
+}
+
 case "${1:-all}" in
   k8s) build_k8s; echo "$K8S_DIR/bin" ;;
   kube-router) build_kube_router; echo "$KR_DIR/bin" ;;
   kustomize) build_kustomize; echo "$KUSTOMIZE_DIR/bin" ;;
   crds) fetch_crds; echo "$PROM_OP_DIR/crds" ;;
-  cilium) build_cilium; echo "$CILIUM_DIR/bin" ;;
+  cilium) build_cilium; fetch_cnp_crd; echo "$CILIUM_DIR/bin" ;;
   all) build_kube_router; build_k8s; build_kustomize; fetch_crds; echo "$K8S_DIR/bin:$KR_DIR/bin:$KUSTOMIZE_DIR/bin" ;;
   *) echo "usage: build.sh [all|k8s|kube-router|kustomize|crds|cilium]" >&2; exit 2 ;;
 esac

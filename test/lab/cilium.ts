@@ -128,7 +128,8 @@ export function apiRequest(
 
 export async function applyCiliumCrds(): Promise<void> {
   const names: string[] = [];
-  for (const v of ['v2', 'v2alpha1']) {
+  // network-policy-api: ClusterNetworkPolicy, which the agent watches (--enable-k8s-cluster-network-policy).
+  for (const v of ['v2', 'v2alpha1', 'network-policy-api']) {
     const dir = resolve(CILIUM_CACHE, 'crds', v);
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
       const text = readFileSync(resolve(dir, f), 'utf8');
@@ -230,6 +231,8 @@ export function ciliumAgentCommand(
     '--bpf-policy-map-max=4096',
     // A restarted agent keeps an `enforcer-off` fault (the API setting lives in memory only).
     `--enable-policy=${mode}`,
+    // ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2); its CRD is applied with Cilium's.
+    '--enable-k8s-cluster-network-policy=true',
   ];
   return {
     argv: ['sh', '-ec', AGENT_WRAPPER, `cilium-agent-${n.name}`, ...flags],

@@ -20,6 +20,7 @@ const PLURAL: Record<string, string> = {
   StatefulSet: 'statefulsets',
   DaemonSet: 'daemonsets',
   NetworkPolicy: 'networkpolicies',
+  ClusterNetworkPolicy: 'clusternetworkpolicies',
   PodDisruptionBudget: 'poddisruptionbudgets',
   ClusterRole: 'clusterroles',
   ClusterRoleBinding: 'clusterrolebindings',
@@ -39,6 +40,7 @@ const CLUSTER_SCOPED = new Set([
   'CustomResourceDefinition',
   'ValidatingAdmissionPolicy',
   'ValidatingAdmissionPolicyBinding',
+  'ClusterNetworkPolicy',
 ]);
 
 export function objectPath(o: ObjectHead): string {
