@@ -9,6 +9,7 @@ import type {
   NetworkPolicyPort,
   Pod,
 } from '../../src/model/k8s.ts';
+import { parseIpLiteral } from '../../src/policy/cidr.ts';
 
 const NAMESPACES = ['a', 'b', 'c'];
 const label = fc.record(
@@ -140,4 +141,11 @@ export const clusterArb = fc.record({
       return true;
     });
   }),
+});
+
+/** One address outside the cluster, as the engine's `externals` option takes it. */
+export const EXTERNAL_TARGETS = ['203.0.113.8'].map((text) => {
+  const ip = parseIpLiteral(text);
+  if (!ip.ok) throw new Error(ip.error);
+  return { text, ip: ip.value };
 });

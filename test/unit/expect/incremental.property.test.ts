@@ -6,15 +6,10 @@ import fc from 'fast-check';
 import { classVerdicts } from '../../../src/expect/cells.ts';
 import { type Change, ExpectationEngine, verdictSignature } from '../../../src/expect/engine.ts';
 import type { Namespace, NetworkPolicy, Pod } from '../../../src/model/k8s.ts';
-import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
-import { clusterArb, namespaceArb, podArb, policyArb } from '../../support/arbitraries.ts';
+import { clusterArb, EXTERNAL_TARGETS, namespaceArb, podArb, policyArb } from '../../support/arbitraries.ts';
 
-const EXTERNALS = ['203.0.113.8'].map((text) => {
-  const ip = parseIpLiteral(text);
-  if (!ip.ok) throw new Error(ip.error);
-  return { text, ip: ip.value };
-});
+const EXTERNALS = EXTERNAL_TARGETS;
 
 type Op =
   | { kind: 'pod'; pod: Pod }
