@@ -7,13 +7,15 @@
 //   rules      reference, peers (peer set indexes, or "any"), ports ("any", ranges, names);
 //   ruleSets   per direction, the rules of the policies that select a class, and those policies.
 // A verdict is decided from these alone (see decode.ts): egress from the source's egress rule set,
-// ingress from the destination's ingress rule set, exactly as the engine decides it.
+// ingress from the destination's ingress rule set, exactly as the engine decides it; with
+// ClusterNetworkPolicies, their Admin and Baseline tiers around them (factored-cluster.ts).
 import type { Projection } from '../model/classes.ts';
 import { ipBlockContains } from '../policy/cidr.ts';
 import type { CompiledSelector } from '../policy/labels.ts';
 import type { CompiledPolicy, CompiledRule, PeerMatcher, PortMatcher, PortSpec } from '../policy/types.ts';
 import { formatPolicyRef, formatRuleRef } from '../policy/types.ts';
 import type { ExpectationEngine, RuleSet } from './engine.ts';
+import { type FactoredCluster, writeFactoredCluster } from './factored-cluster.ts';
 import { portKey } from './ports.ts';
 
 export const FACTORED_FORMAT = 'netaudit/factored-v1';
@@ -63,6 +65,9 @@ export interface FactoredAnalysis {
   readonly rules: readonly FactoredRule[];
   readonly ruleSets: readonly FactoredRuleSet[];
 }
+
+/** With ClusterNetworkPolicies, the form carries their tiers too (factored-cluster.ts). */
+export type FactoredAnalysisWithCluster = FactoredAnalysis & Partial<FactoredCluster>;
 
 const formatPort = (p: PortSpec): string => portKey(p);
 
@@ -197,17 +202,7 @@ export function writeFactored(engine: ExpectationEngine, write: (s: string) => v
     write(`${i === 0 ? '\n' : ',\n'}${JSON.stringify(json)}`);
   });
   write('\n]');
-  // ClusterNetworkPolicy tiers are not factored yet: say so, so that no one decodes verdicts the
-  // form cannot decide (the listed class verdicts and the per-pod output include them).
-  const cluster = [...engine.clusterPoliciesOf('Admin'), ...engine.clusterPoliciesOf('Baseline')];
-  if (cluster.length > 0)
-    write(
-      `,\n"clusterNetworkPolicies": ${JSON.stringify({
-        factored: false,
-        names: cluster.map((p) => p.ref.name),
-        note: 'their tiers decide verdicts this form does not describe; read "verdicts" (or the per-pod output)',
-      })}`,
-    );
+  writeFactoredCluster(engine, write);
 }
 
 /** Peers with the same meaning share a peer set: the key is what they match, not where they appear. */

@@ -89,13 +89,33 @@ describe('analyze with ClusterNetworkPolicy', () => {
     ]);
   });
 
-  test('--classes -o json counts them in the summary and says the factored form leaves their tiers out', async () => {
+  test('--classes -o json counts them in the summary and carries their tiers in the factored form', async () => {
     const { code, out } = await runAnalyzeWith({ file: [CLUSTER], output: 'json', classes: true });
     assert.equal(code, 0);
     const json = JSON.parse(out);
     assert.equal(json.summary.clusterPolicies, 2);
-    assert.deepEqual(json.clusterNetworkPolicies.factored, false);
-    assert.deepEqual(json.clusterNetworkPolicies.names, ['tenant-isolation', 'baseline-same-namespace']);
+    assert.deepEqual(
+      json.clusterPolicies.map((p: { ref: string; tier: string; priority: number }) => [
+        p.ref,
+        p.tier,
+        p.priority,
+      ]),
+      [
+        ['clusternetworkpolicy/tenant-isolation', 'Admin', 10],
+        ['clusternetworkpolicy/baseline-same-namespace', 'Baseline', 50],
+      ],
+    );
+    assert.deepEqual(
+      json.clusterRules.map((r: { ref: string; action: string }) => [r.ref, r.action]),
+      [
+        ['clusternetworkpolicy/tenant-isolation#ingress[0]', 'Pass'],
+        ['clusternetworkpolicy/tenant-isolation#ingress[1]', 'Deny'],
+        ['clusternetworkpolicy/baseline-same-namespace#ingress[0]', 'Deny'],
+      ],
+    );
+    // Every class has a selection: the baseline selects all namespaces.
+    assert.equal(json.classClusters.length, json.classes.length);
+    assert.ok(json.classClusters.every((i: number | null) => i !== null));
   });
 
   test('--base lists the flow a new Admin Deny closes, with the rule that denies it', async () => {
