@@ -30,19 +30,27 @@ export function sortPorts(ports: Iterable<PortSpec>): PortSpec[] {
 const NONE: readonly PortSpec[] = Object.freeze([]);
 const numericCache = new WeakMap<CompiledRule, readonly PortSpec[]>();
 
-/** The numeric ports a rule names: both ends of a range (a probe of each edge shows the range works). */
-export function numericRulePorts(rule: CompiledRule): readonly PortSpec[] {
-  if (rule.ports.kind !== 'ports') return NONE;
-  const known = numericCache.get(rule);
-  if (known) return known;
+/** The numeric ports a rule's port list names: both ends of a range (a probe of each edge shows the range works). */
+function rangeEdges(ports: CompiledRule['ports'] | CompiledClusterRule['ports']): PortSpec[] {
   const out: PortSpec[] = [];
-  for (const m of rule.ports.ports) {
+  if (ports.kind !== 'ports') return out;
+  for (const m of ports.ports) {
     if (m.kind !== 'port-range') continue;
     out.push({ port: m.from, protocol: m.protocol });
     if (m.to !== m.from) out.push({ port: m.to, protocol: m.protocol });
   }
-  numericCache.set(rule, out);
   return out;
+}
+
+/** The numeric ports a NetworkPolicy rule names. */
+export function numericRulePorts(rule: CompiledRule): readonly PortSpec[] {
+  if (rule.ports.kind !== 'ports') return NONE;
+  let known = numericCache.get(rule);
+  if (!known) {
+    known = rangeEdges(rule.ports);
+    numericCache.set(rule, known);
+  }
+  return known;
 }
 
 const clusterCache = new WeakMap<CompiledClusterRule, readonly PortSpec[]>();
@@ -50,16 +58,12 @@ const clusterCache = new WeakMap<CompiledClusterRule, readonly PortSpec[]>();
 /** The numeric ports a ClusterNetworkPolicy rule names, as for NetworkPolicy rules. */
 export function clusterRulePorts(rule: CompiledClusterRule): readonly PortSpec[] {
   if (rule.ports.kind !== 'ports') return NONE;
-  const known = clusterCache.get(rule);
-  if (known) return known;
-  const out: PortSpec[] = [];
-  for (const m of rule.ports.ports) {
-    if (m.kind !== 'port-range') continue;
-    out.push({ port: m.from, protocol: m.protocol });
-    if (m.to !== m.from) out.push({ port: m.to, protocol: m.protocol });
+  let known = clusterCache.get(rule);
+  if (!known) {
+    known = rangeEdges(rule.ports);
+    clusterCache.set(rule, known);
   }
-  clusterCache.set(rule, out);
-  return out;
+  return known;
 }
 
 /** A multiset of ports: contributions come and go with rules, a port stays while any rule names it. */

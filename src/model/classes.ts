@@ -232,28 +232,9 @@ export class ProjectionCounter {
   }
 
   add(policy: CompiledPolicy, sign: 1 | -1): void {
-    const count = <V>(map: Map<string, { value: V; n: number }>, k: string, value: V): void => {
-      const e = map.get(k);
-      const n = (e?.n ?? 0) + sign;
-      if (n <= 0) {
-        map.delete(k);
-        this.changed = true;
-      } else if (e) e.n = n;
-      else {
-        map.set(k, { value, n });
-        this.changed = true;
-      }
-    };
-    const key = (k: string): void => {
-      const n = (this.keys.get(k) ?? 0) + sign;
-      if (n <= 0) {
-        this.keys.delete(k);
-        this.changed = true;
-      } else {
-        if (!this.keys.has(k)) this.changed = true;
-        this.keys.set(k, n);
-      }
-    };
+    const count = <V>(map: Map<string, { value: V; n: number }>, k: string, value: V): void =>
+      this.count(map, k, value, sign);
+    const key = (k: string): void => this.key(k, sign);
     for (const k of selectorKeys(policy.podSelector)) key(k);
     for (const peer of peersOf(policy)) {
       if (peer.kind === 'ip-block') {
