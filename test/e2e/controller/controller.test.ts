@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { API_SERVER, PKI_DIR, STATE_FILE } from '../../lab/config.ts';
-import { ensureLabUp, labCommand } from '../../lab/lab.ts';
+import { ensureLabUp, labCommand, labEnforcer } from '../../lab/lab.ts';
 import { waitFor } from '../../lab/sh.ts';
 import { writeTokenKubeconfig } from '../../support/kubeconfig.ts';
 import { applyText, deleteNamespaces, deleteObject, request, waitForPods } from '../support/apply.ts';
@@ -216,11 +216,25 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     await labCommand(['up']);
     const recovered = Date.now();
     await waitFor('/readyz true', async () => ((await c.ready()).status === 200 ? true : undefined), 60_000);
-    await waitFor('a clean round', async () => ((await rounds(c)) > completed ? true : undefined), 90_000);
-    assert.ok(
-      Date.now() - recovered < 60_000 + 30_000,
-      `clean round ${Date.now() - recovered} ms after recovery`,
+    // kube-router enforces again as soon as the API server is back: the first round after must be
+    // clean. Cilium's agents first resync their watches, and until then pods created meanwhile may
+    // be enforced with stale identities across nodes: netaudit then reports real mismatches (50 in
+    // one CI run, none in another). There, a round must be clean once they have caught up.
+    const catchesUp = labEnforcer() === 'cilium';
+    await waitFor(
+      'a clean round',
+      async () => {
+        if ((await rounds(c)) <= completed) return undefined;
+        if (!catchesUp) return true;
+        return sumMetric(await c.metrics(), 'netaudit_mismatches') === 0 ? true : undefined;
+      },
+      catchesUp ? 300_000 : 90_000,
     );
+    if (!catchesUp)
+      assert.ok(
+        Date.now() - recovered < 60_000 + 30_000,
+        `clean round ${Date.now() - recovered} ms after recovery`,
+      );
     const text = await c.metrics();
     assert.ok(
       (metric(text, 'netaudit_audit_rounds_total', { outcome: 'aborted' }) ?? 0) +
