@@ -217,9 +217,10 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     const recovered = Date.now();
     await waitFor('/readyz true', async () => ((await c.ready()).status === 200 ? true : undefined), 60_000);
     // kube-router enforces again as soon as the API server is back: the first round after must be
-    // clean. Cilium's agents first resync their watches, and until then pods created meanwhile may
-    // be enforced with stale identities across nodes: netaudit then reports real mismatches (50 in
-    // one CI run, none in another). There, a round must be clean once they have caught up.
+    // clean. On Cilium the first rounds after showed mismatches in one CI run (50) and none in
+    // another; the likely cause, not diagnosed further, is the agents resyncing their watches while
+    // pods created meanwhile are enforced across nodes. There, a round must be clean once they
+    // have caught up.
     const catchesUp = labEnforcer() === 'cilium';
     await waitFor(
       'a clean round',
