@@ -7,33 +7,27 @@
 //    ClusterNetworkPolicies change the NetworkPolicy-only verdict, each because of a
 //    clusternetworkpolicy rule (netaudit catches an implementation that ignores them).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
 import { podInfo } from '../../../src/model/cluster.ts';
 import { parseManifests } from '../../../src/model/manifests.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 import type { Protocol } from '../../../src/policy/types.ts';
-import { CILIUM_CACHE } from '../../lab/config.ts';
 import { ensureLabUp, labCommand, labEnforcer } from '../../lab/lab.ts';
-import { waitFor } from '../../lab/sh.ts';
 import {
   applyFile,
   applyText,
   deleteNamespaces,
   deleteObject,
   objectsOf,
-  request,
   waitForPods,
 } from '../support/apply.ts';
+import { CNP_FIXTURE, CNP_NAMESPACES, ensureClusterPolicyCrd } from '../support/cluster-policies.ts';
 import { netaudit, parseAudit } from '../support/netaudit.ts';
 
-const FIXTURE = new URL('../../fixtures/lab/cluster-network-policy.yaml', import.meta.url).pathname;
-const NAMESPACES = ['cnp-red', 'cnp-blue', 'cnp-mon'];
-const CRD_NAME = 'clusternetworkpolicies.policy.networking.k8s.io';
-const CRD_FILE = 'policy.networking.k8s.io_clusternetworkpolicies.yaml';
+const FIXTURE = CNP_FIXTURE;
+const NAMESPACES = CNP_NAMESPACES;
 const AUDIT = [
   'audit',
   ...NAMESPACES.flatMap((n) => ['-n', n]),
@@ -43,43 +37,6 @@ const AUDIT = [
   'json',
   '--include-probes',
 ];
-
-/** The CRD as network-policy-api v0.2.0 publishes it (the Cilium lab installs it at up). */
-function crdText(): string {
-  const cached = resolve(CILIUM_CACHE, 'crds', 'network-policy-api', CRD_FILE);
-  if (existsSync(cached)) return readFileSync(cached, 'utf8');
-  const info = JSON.parse(
-    execFileSync('go', ['mod', 'download', '-json', 'sigs.k8s.io/network-policy-api@v0.2.0'], {
-      encoding: 'utf8',
-      cwd: '/tmp',
-    }),
-  ) as { Dir: string };
-  return readFileSync(resolve(info.Dir, 'config', 'crd', 'standard', CRD_FILE), 'utf8');
-}
-
-async function ensureCrd(): Promise<void> {
-  await request(
-    'PATCH',
-    `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}?fieldManager=netaudit-e2e&force=true`,
-    crdText(),
-    'application/apply-patch+yaml',
-  );
-  await waitFor(
-    'the ClusterNetworkPolicy CRD Established',
-    async () => {
-      const c = (await request(
-        'GET',
-        `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`,
-      )) as {
-        status?: { conditions?: { type: string; status: string }[] };
-      };
-      return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True')
-        ? true
-        : undefined;
-    },
-    60_000,
-  );
-}
 
 /** NetworkPolicy-only verdicts of the fixture on the given flows: what kube-router enforces. */
 function networkPolicyOnly(
@@ -113,7 +70,7 @@ describe('ClusterNetworkPolicy audited with real packets (lab)', { timeout: 900_
   let cnps: ReturnType<typeof objectsOf> = [];
   before(async () => {
     await ensureLabUp();
-    await ensureCrd();
+    await ensureClusterPolicyCrd();
     cnps = (await applyFile(FIXTURE)).filter((o) => o.kind === 'ClusterNetworkPolicy');
     await waitForPods(NAMESPACES);
   });
