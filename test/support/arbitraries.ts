@@ -10,6 +10,7 @@ import type {
   Pod,
 } from '../../src/model/k8s.ts';
 import { parseIpLiteral } from '../../src/policy/cidr.ts';
+import type { ParsedIP } from '../../src/policy/types.ts';
 
 const NAMESPACES = ['a', 'b', 'c'];
 const label = fc.record(
@@ -143,9 +144,14 @@ export const clusterArb = fc.record({
   }),
 });
 
-/** One address outside the cluster, as the engine's `externals` option takes it. */
-export const EXTERNAL_TARGETS = ['203.0.113.8'].map((text) => {
-  const ip = parseIpLiteral(text);
-  if (!ip.ok) throw new Error(ip.error);
-  return { text, ip: ip.value };
-});
+/** Addresses outside the cluster, as the engine's `externals` option takes them. */
+export function externalTargets(...texts: string[]): { text: string; ip: ParsedIP }[] {
+  return texts.map((text) => {
+    const ip = parseIpLiteral(text);
+    if (!ip.ok) throw new Error(ip.error);
+    return { text, ip: ip.value };
+  });
+}
+
+/** One address outside the cluster. */
+export const EXTERNAL_TARGETS = externalTargets('203.0.113.8');

@@ -4,22 +4,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { classVerdicts, podVerdicts } from '../../../src/expect/cells.ts';
+import { classVerdicts } from '../../../src/expect/cells.ts';
 import { type Change, ExpectationEngine, verdictSignature } from '../../../src/expect/engine.ts';
 import { buildSnapshot, evalContext } from '../../../src/model/cluster.ts';
 import type { ClusterNetworkPolicy, Namespace } from '../../../src/model/k8s.ts';
-import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';
 import { PROFILES, type ProfileName } from '../../../src/policy/profiles.ts';
 import type { Endpoint, PortSpec } from '../../../src/policy/types.ts';
-import { namespaceArb } from '../../support/arbitraries.ts';
+import { externalTargets, namespaceArb } from '../../support/arbitraries.ts';
 import { clusterPolicyArb, clusterWithCnpArb } from '../../support/cluster-arbitraries.ts';
+import { engineVerdicts } from '../../support/verdicts.ts';
 
-const EXTERNALS = ['203.0.113.8', '10.0.0.3'].map((text) => {
-  const ip = parseIpLiteral(text);
-  if (!ip.ok) throw new Error(ip.error);
-  return { text, ip: ip.value };
-});
+const EXTERNALS = externalTargets('203.0.113.8', '10.0.0.3');
 const PORTS: PortSpec[] = [
   { port: 53, protocol: 'TCP' },
   { port: 53, protocol: 'UDP' },
@@ -40,11 +36,7 @@ for (const profile of ['generic', 'cilium'] as ProfileName[]) {
           externals: EXTERNALS,
           ports: PORTS,
         });
-        const classBased = new Map<string, string>();
-        for (const v of podVerdicts(engine)) {
-          const to = v.to.kind === 'pod' ? v.to.pod.key : `ip:${v.to.text}`;
-          classBased.set(`${v.from.key} ${to} ${v.port}/${v.protocol}`, verdictSignature(v.verdict));
-        }
+        const classBased = engineVerdicts(engine);
         const naive = new Map<string, string>();
         const targets: Endpoint[] = [
           ...snapshot.pods.map((pod): Endpoint => ({ kind: 'pod', pod })),

@@ -7,18 +7,14 @@ import fc from 'fast-check';
 import { podVerdicts } from '../../../src/expect/cells.ts';
 import { ExpectationEngine, verdictSignature } from '../../../src/expect/engine.ts';
 import { buildSnapshot, evalContext } from '../../../src/model/cluster.ts';
-import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';
 import { PROFILES, type ProfileName } from '../../../src/policy/profiles.ts';
 import type { Endpoint } from '../../../src/policy/types.ts';
-import { clusterArb } from '../../support/arbitraries.ts';
+import { clusterArb, externalTargets } from '../../support/arbitraries.ts';
 import { referenceDefaultPorts } from '../../support/reference-ports.ts';
+import { engineVerdicts } from '../../support/verdicts.ts';
 
-const EXTERNALS = ['203.0.113.8', '10.0.0.3'].map((text) => {
-  const ip = parseIpLiteral(text);
-  if (!ip.ok) throw new Error(ip.error);
-  return { text, ip: ip.value };
-});
+const EXTERNALS = externalTargets('203.0.113.8', '10.0.0.3');
 
 for (const profile of ['generic', 'cilium'] as ProfileName[]) {
   test(`engine verdicts equal naive pod-by-pod verdicts (${profile} profile)`, () => {
@@ -28,11 +24,7 @@ for (const profile of ['generic', 'cilium'] as ProfileName[]) {
         const ctx = evalContext(snapshot);
         const all = [...snapshot.policies.values()].flat();
         const engine = ExpectationEngine.from(cluster, PROFILES[profile], { externals: EXTERNALS });
-        const classBased = new Map<string, string>();
-        for (const v of podVerdicts(engine)) {
-          const to = v.to.kind === 'pod' ? v.to.pod.key : `ip:${v.to.text}`;
-          classBased.set(`${v.from.key} ${to} ${v.port}/${v.protocol}`, verdictSignature(v.verdict));
-        }
+        const classBased = engineVerdicts(engine);
         const naive = new Map<string, string>();
         const targets: Endpoint[] = [
           ...snapshot.pods.map((pod): Endpoint => ({ kind: 'pod', pod })),

@@ -8,7 +8,6 @@ import { FactoredDecoder } from '../../../src/expect/decode.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
 import { type FactoredAnalysisWithCluster, writeFactored } from '../../../src/expect/factored.ts';
 import { buildSnapshot, evalContext } from '../../../src/model/cluster.ts';
-import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';
 import { PROFILES, type ProfileName } from '../../../src/policy/profiles.ts';
 import {
@@ -18,13 +17,10 @@ import {
   formatRuleRef,
   type PortSpec,
 } from '../../../src/policy/types.ts';
+import { externalTargets } from '../../support/arbitraries.ts';
 import { clusterWithCnpArb } from '../../support/cluster-arbitraries.ts';
 
-const EXTERNALS = ['203.0.113.8', '10.0.0.3'].map((text) => {
-  const ip = parseIpLiteral(text);
-  if (!ip.ok) throw new Error(ip.error);
-  return { text, ip: ip.value };
-});
+const EXTERNALS = externalTargets('203.0.113.8', '10.0.0.3');
 const PORTS: PortSpec[] = [
   { port: 53, protocol: 'UDP' },
   { port: 53, protocol: 'TCP' },

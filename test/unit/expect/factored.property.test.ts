@@ -7,18 +7,13 @@ import { FactoredDecoder } from '../../../src/expect/decode.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
 import { type FactoredAnalysis, writeFactored } from '../../../src/expect/factored.ts';
 import { buildSnapshot, evalContext } from '../../../src/model/cluster.ts';
-import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';
 import { PROFILES, type ProfileName } from '../../../src/policy/profiles.ts';
 import { type Endpoint, formatPolicyRef, formatRuleRef } from '../../../src/policy/types.ts';
-import { clusterArb } from '../../support/arbitraries.ts';
+import { clusterArb, externalTargets } from '../../support/arbitraries.ts';
 import { referenceDefaultPorts } from '../../support/reference-ports.ts';
 
-const EXTERNALS = ['203.0.113.8', '10.0.0.3'].map((text) => {
-  const ip = parseIpLiteral(text);
-  if (!ip.ok) throw new Error(ip.error);
-  return { text, ip: ip.value };
-});
+const EXTERNALS = externalTargets('203.0.113.8', '10.0.0.3');
 
 for (const profile of ['generic', 'cilium'] as ProfileName[]) {
   test(`decoded factored verdicts equal naive per-pod verdicts (${profile} profile)`, () => {
