@@ -5,11 +5,11 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { KUBECONFIG, REPO } from '../lab/config.ts';
+import { LAB_IMAGE } from '../lab/image.ts';
+import { ensureLabUp } from '../lab/lab.ts';
 import { applyFile, applyText, deleteNamespaces, waitForPods } from '../test/e2e/support/apply.ts';
 import { SEED_NAMESPACES } from '../test/e2e/support/seed.ts';
-import { KUBECONFIG, REPO } from '../test/lab/config.ts';
-import { LAB_IMAGE } from '../test/lab/image.ts';
-import { ensureLabUp } from '../test/lab/lab.ts';
 
 const { values: args } = parseArgs({
   options: {

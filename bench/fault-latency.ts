@@ -11,6 +11,9 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { REPO } from '../lab/config.ts';
+import { ensureLabUp, labCommand } from '../lab/lab.ts';
+import { sleep, waitFor } from '../lab/sh.ts';
 import { applyFile, waitForPods } from '../test/e2e/support/apply.ts';
 import {
   applyRbac,
@@ -21,9 +24,6 @@ import {
   timeEnforcerOff,
 } from '../test/e2e/support/controller.ts';
 import { SEED_FILE, SEED_NAMESPACES } from '../test/e2e/support/seed.ts';
-import { REPO } from '../test/lab/config.ts';
-import { ensureLabUp, labCommand } from '../test/lab/lab.ts';
-import { sleep, waitFor } from '../test/lab/sh.ts';
 
 const { values: opts } = parseArgs({
   options: {

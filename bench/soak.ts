@@ -12,6 +12,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { AUDIT_LOG, REPO } from '../lab/config.ts';
+import { LAB_IMAGE } from '../lab/image.ts';
+import { ensureLabUp, labCommand } from '../lab/lab.ts';
+import { waitFor } from '../lab/sh.ts';
 import { applyFile, applyText, deleteNamespaces, request, waitForPods } from '../test/e2e/support/apply.ts';
 import {
   applyRbac,
@@ -24,10 +28,6 @@ import {
   timeEnforcerOff,
 } from '../test/e2e/support/controller.ts';
 import { SEED_FILE, SEED_NAMESPACES } from '../test/e2e/support/seed.ts';
-import { AUDIT_LOG, REPO } from '../test/lab/config.ts';
-import { LAB_IMAGE } from '../test/lab/image.ts';
-import { ensureLabUp, labCommand } from '../test/lab/lab.ts';
-import { waitFor } from '../test/lab/sh.ts';
 
 const { values: opts } = parseArgs({
   options: {

@@ -9,10 +9,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { ensureLabUp, kubeRequest } from '../../lab/lab.ts';
 import { parseManifests } from '../../src/model/manifests.ts';
 import { generatedCases, type ParityCase } from '../fixtures/parity/generated.ts';
 import { jsonCases } from '../fixtures/parity/json-cases.ts';
-import { ensureLabUp, kubeRequest } from '../lab/lab.ts';
 
 const NS = 'netaudit-parity';
 

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { waitFor } from '../../lab/sh.ts';
 import { metric, sumMetric } from '../e2e/support/controller.ts';
 import { parseAudit } from '../e2e/support/netaudit.ts';
 import { SEED_FILE, SEED_NAMESPACES } from '../e2e/support/seed.ts';
-import { waitFor } from '../lab/sh.ts';
 import {
   apply,
   applyFile,

@@ -3,8 +3,8 @@
 //  - an audit killed with SIGKILL mid-round leaves probe pods that the next run deletes.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ensureLabUp, labCommand, labEnforcer } from '../../lab/lab.ts';
-import { waitFor } from '../../lab/sh.ts';
+import { ensureLabUp, labCommand, labEnforcer } from '../../../lab/lab.ts';
+import { waitFor } from '../../../lab/sh.ts';
 import { applyFile, deleteNamespaces, podIP, request, waitForPods } from '../support/apply.ts';
 import { netaudit, parseAudit, type Run, startNetaudit } from '../support/netaudit.ts';
 import { SEED_FILE, SEED_NAMESPACES } from '../support/seed.ts';

@@ -4,7 +4,7 @@
 // cordoned node is `not-covered` with that reason. (enforcer-off is in seed.test.ts.)
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ensureLabUp, labEnforcer } from '../../lab/lab.ts';
+import { ensureLabUp, labEnforcer } from '../../../lab/lab.ts';
 import { applyText, deleteNamespaces, request, waitForPods } from '../support/apply.ts';
 import { netaudit, parseAudit } from '../support/netaudit.ts';
 import { webAndClient } from '../support/workloads.ts';

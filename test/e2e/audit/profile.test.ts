@@ -4,7 +4,7 @@
 // Dry runs: detection is all that is tested, no probe pod is created.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ensureLabUp } from '../../lab/lab.ts';
+import { ensureLabUp } from '../../../lab/lab.ts';
 import { applyText, deleteNamespaces, deleteObject, type ObjectHead, waitForPods } from '../support/apply.ts';
 import { netaudit } from '../support/netaudit.ts';
 

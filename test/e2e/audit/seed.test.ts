@@ -4,8 +4,8 @@
 // have denied; after `fault clear`, zero mismatches again.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { ensureLabUp, labCommand, labEnforcer } from '../../../lab/lab.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
-import { ensureLabUp, labCommand, labEnforcer } from '../../lab/lab.ts';
 import { applyFile, deleteNamespaces, waitForPods } from '../support/apply.ts';
 import { type AuditJson, flowKey, netaudit, type ProbeRecord, parseAudit } from '../support/netaudit.ts';
 import { SEED_FILE, SEED_NAMESPACES } from '../support/seed.ts';

@@ -3,8 +3,8 @@
 // correctly enforcing lab cluster finds zero mismatches.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { LAB_IMAGE } from '../../lab/image.ts';
-import { ensureLabUp, labEnforcer } from '../../lab/lab.ts';
+import { LAB_IMAGE } from '../../../lab/image.ts';
+import { ensureLabUp, labEnforcer } from '../../../lab/lab.ts';
 import { applyText, deleteNamespaces, deleteObject, objectsOf, waitForPods } from '../support/apply.ts';
 import { netaudit, parseAudit } from '../support/netaudit.ts';
 

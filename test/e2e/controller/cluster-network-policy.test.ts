@@ -4,8 +4,8 @@
 // canary goes on; deleting the policy takes the report back.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ensureLabUp, labEnforcer } from '../../lab/lab.ts';
-import { waitFor } from '../../lab/sh.ts';
+import { ensureLabUp, labEnforcer } from '../../../lab/lab.ts';
+import { waitFor } from '../../../lab/sh.ts';
 import {
   applyFile,
   applyText,

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { API_SERVER, PKI_DIR, STATE_FILE } from '../../lab/config.ts';
-import { ensureLabUp, labCommand, labEnforcer } from '../../lab/lab.ts';
-import { waitFor } from '../../lab/sh.ts';
+import { API_SERVER, PKI_DIR, STATE_FILE } from '../../../lab/config.ts';
+import { ensureLabUp, labCommand, labEnforcer } from '../../../lab/lab.ts';
+import { waitFor } from '../../../lab/sh.ts';
 import { writeTokenKubeconfig } from '../../support/kubeconfig.ts';
 import { applyText, deleteNamespaces, deleteObject, request, waitForPods } from '../support/apply.ts';
 import {

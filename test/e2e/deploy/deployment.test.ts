@@ -9,11 +9,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type * as k8s from '@kubernetes/client-node';
+import { KUSTOMIZE_BIN, NODE_BIN, PROM_OP_CRDS, REPO, STATE_FILE } from '../../../lab/config.ts';
+import { LAB_IMAGE } from '../../../lab/image.ts';
+import { ensureLabUp, kubeRequest, labCommand, labEnforcer, runInPod } from '../../../lab/lab.ts';
+import { waitFor } from '../../../lab/sh.ts';
 import { clientPod, type ProbePodContext, serverPod } from '../../../src/kube/probe-pods.ts';
-import { KUSTOMIZE_BIN, NODE_BIN, PROM_OP_CRDS, REPO, STATE_FILE } from '../../lab/config.ts';
-import { LAB_IMAGE } from '../../lab/image.ts';
-import { ensureLabUp, kubeRequest, labCommand, labEnforcer, runInPod } from '../../lab/lab.ts';
-import { waitFor } from '../../lab/sh.ts';
 import {
   applyFile,
   applyText,

@@ -5,7 +5,6 @@
  * stand-in 203.0.113.8. Pods are spread over two nodes, so most flows cross nodes.
  */
 import { after, before, describe, it } from 'node:test';
-import { PROFILES } from '../../../src/policy/profiles.ts';
 import {
   createNamespace,
   createNetworkPolicy,
@@ -17,7 +16,8 @@ import {
   labNodes,
   serverPod,
   startPods,
-} from '../../lab/lab.ts';
+} from '../../../lab/lab.ts';
+import { PROFILES } from '../../../src/policy/profiles.ts';
 
 const id = Date.now().toString(36);
 const PROD = `lab-prod-${id}`;

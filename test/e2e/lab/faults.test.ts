@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { agentApi } from '../../lab/cilium.ts';
-import { nodeSpec } from '../../lab/config.ts';
+import { agentApi } from '../../../lab/cilium.ts';
+import { nodeSpec } from '../../../lab/config.ts';
 import {
   createNamespace,
   createNetworkPolicy,
@@ -19,10 +19,10 @@ import {
   labNodes,
   serverPod,
   startPods,
-} from '../../lab/lab.ts';
-import { isAlive } from '../../lab/procs.ts';
-import { inNetns } from '../../lab/sh.ts';
-import { readState } from '../../lab/state.ts';
+} from '../../../lab/lab.ts';
+import { isAlive } from '../../../lab/procs.ts';
+import { inNetns } from '../../../lab/sh.ts';
+import { readState } from '../../../lab/state.ts';
 
 const NS = `lab-faults-${Date.now().toString(36)}`;
 const ip = new Map<string, string>();

@@ -6,7 +6,6 @@
  * itself, so only the first is a profile behaviour; the others are facts the audit relies on.
  */
 import { after, before, describe, it } from 'node:test';
-import { PROFILES } from '../../../src/policy/profiles.ts';
 import {
   createNamespace,
   createNetworkPolicy,
@@ -19,7 +18,8 @@ import {
   podNet,
   serverPod,
   startPods,
-} from '../../lab/lab.ts';
+} from '../../../lab/lab.ts';
+import { PROFILES } from '../../../src/policy/profiles.ts';
 
 const NS = `lab-host-${Date.now().toString(36)}`;
 let serverIP = '';

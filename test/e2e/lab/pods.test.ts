@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type * as k8s from '@kubernetes/client-node';
-import { agentApi, ciliumEndpoints, endpointReady } from '../../lab/cilium.ts';
-import { podNetns } from '../../lab/config.ts';
+import { agentApi, ciliumEndpoints, endpointReady } from '../../../lab/cilium.ts';
+import { podNetns } from '../../../lab/config.ts';
 import {
   coreApi,
   createNamespace,
@@ -26,10 +26,10 @@ import {
   startPods,
   waitFor,
   waitPodRunning,
-} from '../../lab/lab.ts';
-import { isAlive } from '../../lab/procs.ts';
-import { inNetns, netnsExists } from '../../lab/sh.ts';
-import { readState } from '../../lab/state.ts';
+} from '../../../lab/lab.ts';
+import { isAlive } from '../../../lab/procs.ts';
+import { inNetns, netnsExists } from '../../../lab/sh.ts';
+import { readState } from '../../../lab/state.ts';
 
 const NS = `lab-pods-${Date.now().toString(36)}`;
 

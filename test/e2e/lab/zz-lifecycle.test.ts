@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { BRIDGE, HOST_UNREACHABLE, LAB_RANGES, nodeSpec, STATE_FILE } from '../../lab/config.ts';
+import { BRIDGE, HOST_UNREACHABLE, LAB_RANGES, nodeSpec, STATE_FILE } from '../../../lab/config.ts';
 import {
   createNamespace,
   deleteNamespaces,
@@ -19,10 +19,10 @@ import {
   SCRIPT,
   serverPod,
   startPods,
-} from '../../lab/lab.ts';
-import { leftovers } from '../../lab/orchestrate.ts';
-import { findLabProcesses } from '../../lab/procs.ts';
-import { inNetns, out, run } from '../../lab/sh.ts';
+} from '../../../lab/lab.ts';
+import { leftovers } from '../../../lab/orchestrate.ts';
+import { findLabProcesses } from '../../../lab/procs.ts';
+import { inNetns, out, run } from '../../../lab/sh.ts';
 
 async function uplinks(): Promise<string[]> {
   const r = JSON.parse(await out('ip', ['-j', 'route', 'show', 'default'])) as { dev: string }[];

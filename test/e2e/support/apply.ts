@@ -2,7 +2,7 @@
 // sending the objects exactly as written (no typed client that renames `from`).
 import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
-import { kubeRequest } from '../../lab/lab.ts';
+import { kubeRequest } from '../../../lab/lab.ts';
 
 export interface ObjectHead {
   apiVersion: string;

@@ -3,8 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CILIUM_CACHE } from '../../lab/config.ts';
-import { waitFor } from '../../lab/sh.ts';
+import { CILIUM_CACHE } from '../../../lab/config.ts';
+import { waitFor } from '../../../lab/sh.ts';
 import { request } from './apply.ts';
 
 export const CNP_FIXTURE = new URL('../../fixtures/lab/cluster-network-policy.yaml', import.meta.url)

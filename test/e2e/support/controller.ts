@@ -3,10 +3,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { API_SERVER, PKI_DIR, REPO } from '../../lab/config.ts';
-import { LAB_IMAGE } from '../../lab/image.ts';
-import { labCommand, labEnforcer } from '../../lab/lab.ts';
-import { sleep, waitFor } from '../../lab/sh.ts';
+import { API_SERVER, PKI_DIR, REPO } from '../../../lab/config.ts';
+import { LAB_IMAGE } from '../../../lab/image.ts';
+import { labCommand, labEnforcer } from '../../../lab/lab.ts';
+import { sleep, waitFor } from '../../../lab/sh.ts';
 import { writeTokenKubeconfig } from '../../support/kubeconfig.ts';
 import { applyFile, request } from './apply.ts';
 

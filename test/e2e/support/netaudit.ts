@@ -1,8 +1,8 @@
 // Runs bin/netaudit against the lab as a user would (a child process, KUBECONFIG set) and parses JSON.
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { KUBECONFIG, REPO } from '../../lab/config.ts';
-import { LAB_IMAGE } from '../../lab/image.ts';
+import { KUBECONFIG, REPO } from '../../../lab/config.ts';
+import { LAB_IMAGE } from '../../../lab/image.ts';
 
 export interface Run {
   code: number | null;

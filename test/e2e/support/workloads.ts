@@ -1,5 +1,5 @@
 // The small workload the controller e2e suites audit: `web` accepts only `client` (TCP and UDP 80).
-import { LAB_IMAGE } from '../../lab/image.ts';
+import { LAB_IMAGE } from '../../../lab/image.ts';
 
 export function webAndClient(namespace: string): string {
   return `apiVersion: v1

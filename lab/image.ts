@@ -7,7 +7,7 @@
 export const LAB_IMAGE = 'ghcr.io/netaudit/netaudit:dev';
 
 /**
- * The lab's own network check tool (test/lab/nettool.ts), independent of netaudit's code, so the lab
+ * The lab's own network check tool (lab/nettool.ts), independent of netaudit's code, so the lab
  * can prove its enforcement without trusting netaudit. `.invalid` is a reserved TLD: never pulled.
  */
 export const LAB_TOOL_IMAGE = 'lab.invalid/netaudit-lab-nettool:dev';

@@ -1,6 +1,6 @@
 /**
  * Lab orchestration: `up` (idempotent), `down` (removes everything, also after a crash), `status`,
- * fault injection and external stand-ins. Called by scripts/lab through test/lab/cli.ts.
+ * fault injection and external stand-ins. Called by scripts/lab through lab/cli.ts.
  */
 import { lookup } from 'node:dns/promises';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

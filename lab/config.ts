@@ -1,7 +1,7 @@
 /** Paths, names and addresses of the lab. One place, so scripts, the node agent and tests agree. */
 import { resolve } from 'node:path';
 
-export const REPO = resolve(import.meta.dirname, '../..');
+export const REPO = resolve(import.meta.dirname, '..');
 export const LAB_DIR = resolve(process.env.NALAB_DIR ?? resolve(REPO, '.lab'));
 export const KUBECONFIG = resolve(LAB_DIR, 'kubeconfig');
 export const STATE_FILE = resolve(LAB_DIR, 'state.json');
@@ -13,9 +13,9 @@ export const AUDIT_LOG = resolve(LAB_DIR, 'logs', 'audit.log');
 export const AUDIT_POLICY = resolve(LAB_DIR, 'audit-policy.yaml');
 export const NODE_BIN = process.execPath;
 export const NETAUDIT_BIN = resolve(REPO, 'bin/netaudit');
-export const NETTOOL = resolve(REPO, 'test/lab/nettool.ts');
-export const POD_EXEC = resolve(REPO, 'test/lab/pod-exec.sh');
-export const AGENT = resolve(REPO, 'test/lab/agent.ts');
+export const NETTOOL = resolve(REPO, 'lab/nettool.ts');
+export const POD_EXEC = resolve(REPO, 'lab/pod-exec.sh');
+export const AGENT = resolve(REPO, 'lab/agent.ts');
 
 /** Versions (the build cache is keyed by them; scripts/lab.d/build.sh builds them). */
 export const K8S_VERSION = process.env.K8S_VERSION ?? '1.37.2';

@@ -2,7 +2,7 @@
  * Helpers for tests that run on the lab (test/e2e/**): bring the lab up, talk to its API server,
  * make pods, and run commands or probes inside a pod's network namespace.
  *
- *   import { ensureLabUp, kubeConfig, runInPod, probe } from '../../lab/lab.ts';
+ *   import { ensureLabUp, kubeConfig, runInPod, probe } from '../../../lab/lab.ts';
  *   await ensureLabUp();                       // idempotent; fast when up; throws if it cannot come up
  */
 import { spawn } from 'node:child_process';

@@ -6,7 +6,7 @@
  * kube-router has programmed the pod's rules in the node's netns. Writes real pod status.
  * State per pod lives in .lab/nodes/<node>/pods/<uid>/ so a restarted agent re-adopts running pods.
  *
- *   node test/lab/agent.ts --node nalab-node-1 --index 1 --kubeconfig .lab/agent-nalab-node-1.kubeconfig
+ *   node lab/agent.ts --node nalab-node-1 --index 1 --kubeconfig .lab/agent-nalab-node-1.kubeconfig
  */
 import { spawn } from 'node:child_process';
 import {
