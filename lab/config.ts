@@ -15,7 +15,7 @@ export const NODE_BIN = process.execPath;
 export const NETAUDIT_BIN = resolve(REPO, 'bin/netaudit');
 export const NETTOOL = resolve(REPO, 'lab/nettool.ts');
 export const POD_EXEC = resolve(REPO, 'lab/pod-exec.sh');
-export const AGENT = resolve(REPO, 'lab/agent.ts');
+export const AGENT = resolve(REPO, 'lab/agent/main.ts');
 
 /** Versions (the build cache is keyed by them; scripts/lab.d/build.sh builds them). */
 export const K8S_VERSION = process.env.K8S_VERSION ?? '1.37.2';
