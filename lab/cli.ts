@@ -2,9 +2,12 @@
 /** The lab's command line, called by scripts/lab (which first installs packages and builds). */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { ENFORCERS } from './config.ts';
+import { down, leftovers } from './down.ts';
+import { clearFaults, drop, enforcerOff } from './faults.ts';
 import { LAB_IMAGE } from './image.ts';
-import { addExternal, clearFaults, down, drop, enforcerOff, leftovers, status, up } from './orchestrate.ts';
 import { sleep } from './sh.ts';
+import { status } from './status.ts';
+import { addExternal, up } from './up.ts';
 
 const USAGE = `usage: scripts/lab up [--nodes N] [--enforcer kube-router|cilium] [--external 203.0.113.X]...
        scripts/lab down

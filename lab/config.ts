@@ -14,7 +14,7 @@ export const AUDIT_POLICY = resolve(LAB_DIR, 'audit-policy.yaml');
 export const NODE_BIN = process.execPath;
 export const NETAUDIT_BIN = resolve(REPO, 'bin/netaudit');
 export const NETTOOL = resolve(REPO, 'lab/nettool.ts');
-export const POD_EXEC = resolve(REPO, 'lab/pod-exec.sh');
+export const POD_EXEC = resolve(REPO, 'lab/agent/pod-exec.sh');
 export const AGENT = resolve(REPO, 'lab/agent/main.ts');
 
 /** Versions (the build cache is keyed by them; scripts/lab.d/build.sh builds them). */

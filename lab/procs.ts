@@ -1,10 +1,20 @@
 /** Detached lab processes: start with logs in .lab/logs, identify by pid + start time, find leftovers. */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+} from 'node:fs';
 import { resolve } from 'node:path';
 import { LAB_DIR, LOG_DIR } from './config.ts';
+import { say } from './progress.ts';
 import { sleep } from './sh.ts';
-import type { ProcRecord } from './state.ts';
+import { type ProcRecord, readState, updateState } from './state.ts';
 
 export function procStartTime(pid: number): number | undefined {
   try {
@@ -135,4 +145,25 @@ export function findLabProcesses(): FoundProc[] {
     found.push({ pid, startTime, cmdline, why });
   }
   return found;
+}
+
+/** Starts a lab process unless the one recorded under its name is still alive; true when it started one. */
+export function ensureProcess(
+  name: string,
+  argv: string[],
+  opts: { netns?: string; env?: NodeJS.ProcessEnv } = {},
+): boolean {
+  const s = readState();
+  if (isAlive(s.processes[name])) return false;
+  const rec = startDetached(name, argv, opts);
+  updateState((st) => {
+    st.processes[name] = rec;
+  });
+  say(`started ${name} (pid ${rec.pid})`);
+  return true;
+}
+
+export function requireBinary(path: string): void {
+  if (!existsSync(path))
+    throw new Error(`${path} is missing: run scripts/lab.d/build.sh (scripts/lab up does)`);
 }

@@ -15,7 +15,6 @@ import {
 } from 'node:fs';
 import { POD_EXEC } from '../config.ts';
 import { isAlive, procStartTime } from '../procs.ts';
-import { provideServiceAccount, serviceAccountMount } from '../service-account.ts';
 import { sleep } from '../sh.ts';
 import { core, FALLBACK_LOG_CAP, FALLBACK_LOG_LINES, L, nowIso, TERMINATION_MESSAGE_CAP } from './context.ts';
 import { containerEnv, securityIds } from './images.ts';
@@ -31,6 +30,7 @@ import {
   serviceAccountDir,
   type Terminated,
 } from './records.ts';
+import { provideServiceAccount, serviceAccountMount } from './service-account.ts';
 
 /** The projected ServiceAccount token, when the pod mounts one: written before any container starts. */
 export async function prepareVolumes(rt: PodRuntime): Promise<void> {

@@ -3,7 +3,7 @@
  * node netns, or Cilium's endpoint (CNI ADD). No fail-open window.
  */
 import { existsSync } from 'node:fs';
-import { CNI_TRY_AGAIN_LATER, type CniPod, ciliumCni } from '../cilium-cni.ts';
+import { CNI_TRY_AGAIN_LATER, type CniPod, ciliumCni } from '../enforcer/cilium-cni.ts';
 import { inNetns, run, sleep } from '../sh.ts';
 import { agentState, ENFORCER_OFF, enforcer, L, node } from './context.ts';
 import type { PodRec, PodRuntime } from './records.ts';

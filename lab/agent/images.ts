@@ -6,9 +6,9 @@ import { dirname } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { NETAUDIT_BIN, NETTOOL, NODE_BIN } from '../config.ts';
 import { LAB_IMAGE, LAB_TOOL_IMAGE } from '../image.ts';
-import { apiServerEnv, serviceAccountMount } from '../service-account.ts';
 import { node } from './context.ts';
 import { type PodRec, serviceAccountDir } from './records.ts';
+import { apiServerEnv, serviceAccountMount } from './service-account.ts';
 
 export type Resolved = { argv: string[] } | { reason: string; message: string };
 

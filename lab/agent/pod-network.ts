@@ -3,7 +3,7 @@
  * netns with a route to it; torn down with every process still inside.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { ciliumCni } from '../cilium-cni.ts';
+import { ciliumCni } from '../enforcer/cilium-cni.ts';
 import { labNetnsInodes } from '../procs.ts';
 import { inNetns, netnsExists, run, sleep } from '../sh.ts';
 import { enforcer, IPAM_FILE, L, node } from './context.ts';

@@ -6,8 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { agentApi } from '../../../lab/cilium.ts';
 import { nodeSpec } from '../../../lab/config.ts';
+import { agentApi } from '../../../lab/enforcer/cilium.ts';
 import {
   createNamespace,
   createNetworkPolicy,

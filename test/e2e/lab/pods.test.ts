@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type * as k8s from '@kubernetes/client-node';
-import { agentApi, ciliumEndpoints, endpointReady } from '../../../lab/cilium.ts';
 import { podNetns } from '../../../lab/config.ts';
+import { agentApi, ciliumEndpoints, endpointReady } from '../../../lab/enforcer/cilium.ts';
 import {
   coreApi,
   createNamespace,

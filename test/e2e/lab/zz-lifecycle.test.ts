@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { BRIDGE, HOST_UNREACHABLE, LAB_RANGES, nodeSpec, STATE_FILE } from '../../../lab/config.ts';
+import { leftovers } from '../../../lab/down.ts';
 import {
   createNamespace,
   deleteNamespaces,
@@ -20,7 +21,6 @@ import {
   serverPod,
   startPods,
 } from '../../../lab/lab.ts';
-import { leftovers } from '../../../lab/orchestrate.ts';
 import { findLabProcesses } from '../../../lab/procs.ts';
 import { inNetns, out, run } from '../../../lab/sh.ts';
 

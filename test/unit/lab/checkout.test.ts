@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkoutTraversable } from '../../../lab/orchestrate.ts';
+import { checkoutTraversable } from '../../../lab/up.ts';
 
 test('a checkout under a 0700 directory is named, with the fix; a traversable one passes', () => {
   const top = mkdtempSync(join(tmpdir(), 'netaudit-checkout-'));

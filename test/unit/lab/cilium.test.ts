@@ -1,8 +1,8 @@
 // The lab's Cilium agents: the flags that keep them off the rest of the machine are always there.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ciliumAgentCommand } from '../../../lab/cilium.ts';
 import { nodeSpec } from '../../../lab/config.ts';
+import { ciliumAgentCommand } from '../../../lab/enforcer/cilium.ts';
 
 test('a Cilium agent never hooks the machine: no socket LB, no kube-proxy replacement, kernel.* masked', () => {
   const { argv, env } = ciliumAgentCommand(nodeSpec(2), '/x/cilium.kubeconfig', 'default');

@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { resolve } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
-import { API_PORT, HOST_IP, PKI_DIR } from './config.ts';
+import { API_PORT, HOST_IP, PKI_DIR } from '../config.ts';
 
 /** Where in-cluster clients look for the ServiceAccount's files. */
 export const SERVICE_ACCOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';

@@ -19,8 +19,8 @@ import {
   LOG_DIR,
   type NodeSpec,
   PKI_DIR,
-} from './config.ts';
-import { out, run, sleep, tryRun, waitFor } from './sh.ts';
+} from '../config.ts';
+import { out, run, sleep, tryRun, waitFor } from '../sh.ts';
 
 /**
  * Host sysctls the agent writes with errors ignored (kernel.unprivileged_bpf_disabled=1 cannot be

@@ -4,8 +4,8 @@
  * returns once the endpoint's programs and policy are loaded, so a pod's command starts after it.
  */
 import { resolve } from 'node:path';
-import { CILIUM_BIN, ciliumNodeDir, type NodeSpec } from './config.ts';
-import { run } from './sh.ts';
+import { CILIUM_BIN, ciliumNodeDir, type NodeSpec } from '../config.ts';
+import { run } from '../sh.ts';
 
 export interface CniPod {
   readonly uid: string;
