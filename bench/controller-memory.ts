@@ -18,7 +18,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Namespace, NetworkPolicy, Pod } from '../src/model/k8s.ts';
+import type { Namespace, NetworkPolicy, Pod } from '../src/core/k8s.ts';
 import { MiB, round } from './measure.ts';
 import { type ClusterShape, generateCluster, Rng } from './synthetic.ts';
 

@@ -15,7 +15,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { readManifests } from '../src/cli/read-manifests.ts';
-import type { Pod } from '../src/model/k8s.ts';
+import type { Pod } from '../src/core/k8s.ts';
 import { generateCluster, parseShape } from './synthetic.ts';
 
 const { values } = parseArgs({

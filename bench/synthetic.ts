@@ -23,8 +23,8 @@ import type {
   NetworkPolicyPeer,
   NetworkPolicyPort,
   Pod,
-} from '../src/model/k8s.ts';
-import { NAMESPACE_NAME_LABEL } from '../src/model/k8s.ts';
+} from '../src/core/k8s.ts';
+import { NAMESPACE_NAME_LABEL } from '../src/core/k8s.ts';
 
 export interface ClusterShape {
   readonly pods: number;

@@ -24,8 +24,8 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
-import type { NetworkPolicy, Pod } from '../../src/model/k8s.ts';
-import { NAMESPACE_NAME_LABEL } from '../../src/model/k8s.ts';
+import type { NetworkPolicy, Pod } from '../../src/core/k8s.ts';
+import { NAMESPACE_NAME_LABEL } from '../../src/core/k8s.ts';
 import type { SyntheticCluster } from '../synthetic.ts';
 
 export const CYCLONUS_VERSION = 'v0.5.6';

@@ -2,7 +2,7 @@
 // so that a node that stopped enforcing is caught even when user policies give nothing to test.
 // Its pods are not real workloads: they are stand-ins added to the round's input, so only netaudit's
 // probe pods ever run there.
-import type { NetworkPolicy, Pod } from '../model/k8s.ts';
+import type { NetworkPolicy, Pod } from '../core/k8s.ts';
 
 export const CANARY_LABEL = 'canary.netaudit.io/role';
 export const CANARY_POLICY = 'netaudit-canary';

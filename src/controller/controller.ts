@@ -17,6 +17,7 @@ import {
   type RoundReport,
   runRound,
 } from '../audit/round.ts';
+import type { ClusterNetworkPolicy, Namespace, NetworkPolicy, Pod } from '../core/k8s.ts';
 import type { EngineOptions } from '../expect/engine.ts';
 import { type Change, ExpectationEngine } from '../expect/engine.ts';
 import {
@@ -39,7 +40,6 @@ import { deleteOrphans, KubeProbeRunner } from '../kube/launcher.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { LABEL_PROBE } from '../kube/probe-pods.ts';
 import { nodeInfo } from '../kube/read-cluster.ts';
-import type { ClusterNetworkPolicy, Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
 import type { Protocol } from '../policy/types.ts';
 import type { Metrics } from '../report/metrics.ts';
 import { nodeReason } from '../report/nodes.ts';

@@ -23,6 +23,14 @@
 // test holds the engine to it).
 
 import {
+  type ClusterNetworkPolicy,
+  type Labels,
+  NAMESPACE_NAME_LABEL,
+  type Namespace,
+  type NetworkPolicy,
+  type Pod,
+} from '../core/k8s.ts';
+import {
   type ClassId,
   classIdOf,
   classKey,
@@ -33,14 +41,6 @@ import {
 } from '../model/classes.ts';
 import type { ExcludedPod, ObjectIssue, SnapshotInput } from '../model/cluster.ts';
 import { namespaceInfo, podInfo } from '../model/cluster.ts';
-import {
-  type ClusterNetworkPolicy,
-  type Labels,
-  NAMESPACE_NAME_LABEL,
-  type Namespace,
-  type NetworkPolicy,
-  type Pod,
-} from '../model/k8s.ts';
 import { ipBlockContains } from '../policy/cidr.ts';
 import { clusterSubjectSelects } from '../policy/cluster-tier.ts';
 import { compilePolicy } from '../policy/compile.ts';

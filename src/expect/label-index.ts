@@ -2,7 +2,7 @@
 // selector's In and Exists requirements name the only label values an item can have, so the
 // smallest of their posting lists holds every match. Selectors with no such requirement ({}, or
 // only NotIn / DoesNotExist) fall back to every item. Callers still test each candidate in full.
-import type { Labels } from '../model/k8s.ts';
+import type { Labels } from '../core/k8s.ts';
 import type { CompiledSelector } from '../policy/labels.ts';
 
 export class LabelIndex<T> {

@@ -2,7 +2,7 @@
 // where an implementation installed it. A cluster without it (404) or a netaudit without the RBAC to
 // read it (403) has none as far as netaudit can know: audit and the controller go on and say so.
 import * as k8s from '@kubernetes/client-node';
-import type { ClusterNetworkPolicy } from '../model/k8s.ts';
+import type { ClusterNetworkPolicy } from '../core/k8s.ts';
 import { apiFailure, call, formatApiFailure } from './errors.ts';
 import type { ListPage } from './informer.ts';
 

@@ -9,7 +9,7 @@ import type {
   NetworkPolicyPeer,
   NetworkPolicyPort,
   Pod,
-} from '../model/k8s.ts';
+} from '../core/k8s.ts';
 
 type Loose = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 // One consistent read of what an audit needs: namespaces, pods, policies, nodes and services.
 import * as k8s from '@kubernetes/client-node';
-import type { ClusterNetworkPolicy, LabelSelector, Namespace, NetworkPolicy, Pod } from '../model/k8s.ts';
+import type { ClusterNetworkPolicy, LabelSelector, Namespace, NetworkPolicy, Pod } from '../core/k8s.ts';
 import { readClusterPolicies } from './cluster-policies.ts';
 import { toNamespace, toNetworkPolicy, toPod } from './convert.ts';
 import { call } from './errors.ts';

@@ -3,14 +3,14 @@
 // fixes them in one go) and the object only when none is an error.
 
 import type { z } from 'zod';
-import { defaultNetworkPolicy, defaultPodSpec, namespaceLabels } from './defaults.ts';
 import {
   type ClusterNetworkPolicy,
   NAMESPACE_NAME_LABEL,
   type Namespace,
   type NetworkPolicy,
   type Pod,
-} from './k8s.ts';
+} from '../core/k8s.ts';
+import { defaultNetworkPolicy, defaultPodSpec, namespaceLabels } from './defaults.ts';
 import { dns1123Label } from './k8s-names.ts';
 import type { KindInfo } from './kinds.ts';
 import { schemas, strictSchemas } from './manifest-schema.ts';

@@ -1,5 +1,14 @@
 // A cluster snapshot: namespaces, pods and compiled policies, as the engine evaluates them.
 // Built from API objects (manifests or the API server); bad objects are reported and left out.
+
+import {
+  type ClusterNetworkPolicy,
+  type Labels,
+  NAMESPACE_NAME_LABEL,
+  type Namespace,
+  type NetworkPolicy,
+  type Pod,
+} from '../core/k8s.ts';
 import { parseIpLiteral } from '../policy/cidr.ts';
 import { compilePolicy, type PolicyIssue } from '../policy/compile.ts';
 import { compileClusterPolicy } from '../policy/compile-cluster.ts';
@@ -17,14 +26,6 @@ import {
   type Protocol,
   podKey,
 } from '../policy/types.ts';
-import {
-  type ClusterNetworkPolicy,
-  type Labels,
-  NAMESPACE_NAME_LABEL,
-  type Namespace,
-  type NetworkPolicy,
-  type Pod,
-} from './k8s.ts';
 
 export interface ObjectIssue extends PolicyIssue {
   readonly kind: 'Namespace' | 'Pod' | 'NetworkPolicy' | 'ClusterNetworkPolicy';

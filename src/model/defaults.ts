@@ -10,7 +10,7 @@ import {
   type NetworkPolicyPort,
   type NetworkPolicySpec,
   type PodSpec,
-} from './k8s.ts';
+} from '../core/k8s.ts';
 import type { NetworkPolicyShape, PodShape } from './manifest-schema.ts';
 
 type PortShape = NonNullable<

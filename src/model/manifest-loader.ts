@@ -3,16 +3,16 @@
 // then committed (duplicate names, namespaces in use, counts): the items of a streamed List whose
 // `kind` comes after them are staged until the List's kind says whether they are objects at all.
 
-import type { ManifestIssue } from '../errors.ts';
-import { checkObject, NO_NAME } from './check-object.ts';
-import { formatFieldPath, type PathSegment, parseFieldPath } from './field-path.ts';
 import {
   type ClusterNetworkPolicy,
   NAMESPACE_NAME_LABEL,
   type Namespace,
   type NetworkPolicy,
   type Pod,
-} from './k8s.ts';
+} from '../core/k8s.ts';
+import type { ManifestIssue } from '../errors.ts';
+import { checkObject, NO_NAME } from './check-object.ts';
+import { formatFieldPath, type PathSegment, parseFieldPath } from './field-path.ts';
 import { KINDS, type KindInfo, nearMissApiVersion, nearMissKind } from './kinds.ts';
 import { isListKind, itemDefaults, type ListDefaults } from './list-kind.ts';
 import { formatObjectRef, type ObjectRef, objectRefKey } from './object-ref.ts';

@@ -2,10 +2,11 @@
 // network-policy-api v0.2.0), on objects whose shape zod already checked: the compile issues (tier,
 // priority, one subject, one field per peer, actions, ports) plus label syntax, list sizes, rule
 // name length, CIDR and domain name syntax. Returns issues with field paths.
+
+import type { ClusterNetworkPolicy, LabelSelector } from '../core/k8s.ts';
 import { compileClusterPolicy } from '../policy/compile-cluster.ts';
 import { isIPError, parseCIDR } from '../policy/ip.ts';
 import { type PathSegment, parseFieldPath } from './field-path.ts';
-import type { ClusterNetworkPolicy, LabelSelector } from './k8s.ts';
 import type { ClusterNetworkPolicyShape } from './manifest-schema.ts';
 import { type FieldIssue, validateSelector } from './validate.ts';
 

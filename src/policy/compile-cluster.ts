@@ -7,7 +7,7 @@ import type {
   ClusterNetworkPolicyProtocol,
   ClusterNetworkPolicyRule,
   LabelSelector,
-} from '../model/k8s.ts';
+} from '../core/k8s.ts';
 import { parseCidrStrict } from './cidr.ts';
 import type { PolicyIssue } from './compile.ts';
 import { type CompiledSelector, compileSelector, EVERYTHING } from './labels.ts';

@@ -6,7 +6,7 @@ import type {
   NetworkPolicyIngressRule,
   NetworkPolicyPeer,
   NetworkPolicyPort,
-} from '../model/k8s.ts';
+} from '../core/k8s.ts';
 import { parseCidrStrict } from './cidr.ts';
 import { compileSelector, EVERYTHING, type SelectorIssue } from './labels.ts';
 import type {

@@ -2,7 +2,7 @@
 // Each direction is decided by a pipeline of tiers: ClusterNetworkPolicy's Admin tier, NetworkPolicy,
 // ClusterNetworkPolicy's Baseline tier. A tier allows or denies (final), passes (Pass rules: on to the
 // next tier), has no opinion, or cannot decide offline; when no tier decides, traffic is allowed.
-import type { Labels } from '../model/k8s.ts';
+import type { Labels } from '../core/k8s.ts';
 import { ipBlockContains } from './cidr.ts';
 import { clusterSubjectSelects, decideClusterTier } from './cluster-tier.ts';
 import { type CompiledSelector, selectorMatches } from './labels.ts';

@@ -6,7 +6,7 @@
 //   absent  -> the caller decides (podSelector absent in a peer = "all pods"; see compile.ts)
 //   {}      -> everything
 //   set     -> the requirements below
-import type { LabelSelector, Labels } from '../model/k8s.ts';
+import type { LabelSelector, Labels } from '../core/k8s.ts';
 
 export type Operator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
 

@@ -4,7 +4,7 @@
 //   traffic  - from, to, port, protocol
 //   verdict  - allowed or not, per direction, with the reasons
 //   class    - pods that behave identically under every policy (model/classes.ts)
-import type { Labels } from '../model/k8s.ts';
+import type { Labels } from '../core/k8s.ts';
 import type { CompiledSelector } from './labels.ts';
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';

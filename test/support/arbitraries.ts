@@ -8,7 +8,7 @@ import type {
   NetworkPolicyPeer,
   NetworkPolicyPort,
   Pod,
-} from '../../src/model/k8s.ts';
+} from '../../src/core/k8s.ts';
 import { parseIpLiteral } from '../../src/policy/cidr.ts';
 import type { ParsedIP } from '../../src/policy/types.ts';
 

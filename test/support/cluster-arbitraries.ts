@@ -8,7 +8,7 @@ import type {
   ClusterNetworkPolicyProtocol,
   ClusterNetworkPolicyRule,
   LabelSelector,
-} from '../../src/model/k8s.ts';
+} from '../../src/core/k8s.ts';
 import { clusterArb } from './arbitraries.ts';
 
 const labelSelector: fc.Arbitrary<LabelSelector> = fc.oneof(

@@ -16,7 +16,7 @@ import {
   nodesNotEnforcing,
   SimulatedRunner,
 } from '../../../src/audit/simulated-runner.ts';
-import type { NetworkPolicy } from '../../../src/model/k8s.ts';
+import type { NetworkPolicy } from '../../../src/core/k8s.ts';
 import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 import { auditJson, auditTable } from '../../../src/report/audit-report.ts';

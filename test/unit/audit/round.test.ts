@@ -11,7 +11,7 @@ import {
   SimulatedRunner,
 } from '../../../src/audit/simulated-runner.ts';
 import { CANARY_PODS_PER_NODE, canaryPods, canaryPolicy } from '../../../src/controller/canary.ts';
-import type { NetworkPolicy } from '../../../src/model/k8s.ts';
+import type { NetworkPolicy } from '../../../src/core/k8s.ts';
 import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 import { auditTable } from '../../../src/report/audit-report.ts';

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { adminDenialsOver, coverSignature } from '../../../src/controller/admin-cover.ts';
 import { canaryPods, canaryPolicy } from '../../../src/controller/canary.ts';
+import type { ClusterNetworkPolicy, Pod } from '../../../src/core/k8s.ts';
 import { podVerdicts } from '../../../src/expect/cells.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
-import type { ClusterNetworkPolicy, Pod } from '../../../src/model/k8s.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 
 const controllerPod: Pod = {

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import type { NetworkPolicy, Pod } from '../../../src/core/k8s.ts';
 import { diffAnalyses } from '../../../src/expect/diff.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
-import type { NetworkPolicy, Pod } from '../../../src/model/k8s.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 import type { Protocol } from '../../../src/policy/types.ts';
 import { clusterArb, policyArb } from '../../support/arbitraries.ts';

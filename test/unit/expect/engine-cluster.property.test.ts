@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import type { ClusterNetworkPolicy, Namespace } from '../../../src/core/k8s.ts';
 import { classVerdicts } from '../../../src/expect/cells.ts';
 import { type Change, ExpectationEngine, verdictSignature } from '../../../src/expect/engine.ts';
 import { buildSnapshot, evalContext } from '../../../src/model/cluster.ts';
-import type { ClusterNetworkPolicy, Namespace } from '../../../src/model/k8s.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';
 import { PROFILES, type ProfileName } from '../../../src/policy/profiles.ts';
 import type { Endpoint, PortSpec } from '../../../src/policy/types.ts';

@@ -2,9 +2,9 @@
 // state as feeding the objects one by one, and report (not drop silently) what it cannot use.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { NetworkPolicy, Pod } from '../../../src/core/k8s.ts';
 import { classVerdicts } from '../../../src/expect/cells.ts';
 import { ExpectationEngine, verdictSignature } from '../../../src/expect/engine.ts';
-import type { NetworkPolicy, Pod } from '../../../src/model/k8s.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 
 const pod = (name: string, app: string): Pod => ({

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import type { Namespace, NetworkPolicy, Pod } from '../../../src/core/k8s.ts';
 import { classVerdicts } from '../../../src/expect/cells.ts';
 import { type Change, ExpectationEngine, verdictSignature } from '../../../src/expect/engine.ts';
-import type { Namespace, NetworkPolicy, Pod } from '../../../src/model/k8s.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 import { clusterArb, EXTERNAL_TARGETS, namespaceArb, podArb, policyArb } from '../../support/arbitraries.ts';
 

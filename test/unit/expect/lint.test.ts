@@ -2,9 +2,9 @@
 // hand-written inputs.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { NetworkPolicy, NetworkPolicySpec, Pod } from '../../../src/core/k8s.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
 import { lint } from '../../../src/expect/lint.ts';
-import type { NetworkPolicy, NetworkPolicySpec, Pod } from '../../../src/model/k8s.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 import { namespace, pod, policy } from '../../support/fixtures.ts';
 

@@ -6,15 +6,15 @@
 // suite's own PokeServer(..., shouldConnect); both the naive evaluator and the engine must give it.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ExpectationEngine } from '../../../src/expect/engine.ts';
-import { buildSnapshot, evalContext, podInfo } from '../../../src/model/cluster.ts';
 import type {
   ClusterNetworkPolicy,
   ClusterNetworkPolicyRule,
   Namespace,
   NetworkPolicy,
   Pod,
-} from '../../../src/model/k8s.ts';
+} from '../../../src/core/k8s.ts';
+import { ExpectationEngine } from '../../../src/expect/engine.ts';
+import { buildSnapshot, evalContext, podInfo } from '../../../src/model/cluster.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 import { formatRuleRef, type Protocol, type Verdict } from '../../../src/policy/types.ts';

@@ -4,8 +4,8 @@
 // compile issues (field paths) of invalid objects.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import type { ClusterNetworkPolicy, NetworkPolicy, Pod } from '../../../src/core/k8s.ts';
 import { buildSnapshot, evalContext, podInfo } from '../../../src/model/cluster.ts';
-import type { ClusterNetworkPolicy, NetworkPolicy, Pod } from '../../../src/model/k8s.ts';
 import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { compileClusterPolicy } from '../../../src/policy/compile-cluster.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';

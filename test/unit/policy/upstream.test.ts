@@ -4,7 +4,7 @@
 // upstream way: a default plus the overrides each scenario makes, checked on every pod pair.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { NetworkPolicy } from '../../../src/model/k8s.ts';
+import type { NetworkPolicy } from '../../../src/core/k8s.ts';
 import type { Protocol } from '../../../src/policy/types.ts';
 import { name, ns, policy, reachabilityDiff, upstreamModel, world } from '../../support/fixtures.ts';
 
