@@ -266,6 +266,14 @@ export async function createPod(namespace: string, pod: k8s.V1Pod): Promise<k8s.
   return coreApi().createNamespacedPod({ namespace, body: pod });
 }
 
+/** Waiting reasons the lab's node agent gives a container it will never start. */
+const NEVER_STARTS = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'RunContainerError',
+  'CreateContainerConfigError',
+]);
+
 /** Waits until the pod is Running with an IP (its rules are programmed by then: the agent waits). */
 export async function waitPodRunning(
   namespace: string,
@@ -281,6 +289,15 @@ export async function waitPodRunning(
       if (phase === 'Failed' || phase === 'Succeeded') {
         throw new Error(
           `pod ${namespace}/${name} is ${phase}: ${JSON.stringify(p.status?.containerStatuses)}`,
+        );
+      }
+      // What the lab never gets past (an image or command it cannot run): fail now, not at the timeout.
+      const stuck = p.status?.containerStatuses?.find((c) =>
+        NEVER_STARTS.has(c.state?.waiting?.reason ?? ''),
+      );
+      if (stuck) {
+        throw new Error(
+          `pod ${namespace}/${name} cannot start: ${stuck.state?.waiting?.reason}: ${stuck.state?.waiting?.message}`,
         );
       }
       return phase === 'Running' && p.status?.podIP ? p : undefined;

@@ -10,7 +10,11 @@ import { node } from './context.ts';
 import { type PodRec, serviceAccountDir } from './records.ts';
 import { apiServerEnv, serviceAccountMount } from './service-account.ts';
 
-export type Resolved = { argv: string[] } | { reason: string; message: string };
+/**
+ * A container the lab cannot start says why in the kubelet's own terms: an image it cannot run is an
+ * image it cannot pull, a command its image does not have is a command not found at start.
+ */
+export type Resolved = { argv: string[] } | { problem: 'image' | 'command'; message: string };
 
 export function resolveCommand(c: k8s.V1Container, env: Record<string, string>): Resolved {
   const image = c.image ?? '';
@@ -25,8 +29,8 @@ export function resolveCommand(c: k8s.V1Container, env: Record<string, string>):
     const first = argv[0] ?? '';
     if (first !== 'netaudit' && !first.endsWith('/netaudit')) {
       return {
-        reason: 'CommandNotSupportedByLab',
-        message: `the netaudit lab runs image ${LAB_IMAGE} as the local netaudit build and only runs its netaudit command, not ${first}`,
+        problem: 'command',
+        message: `exec: "${first}": executable file not found in $PATH (the netaudit lab runs image ${LAB_IMAGE} as the local netaudit build, which has only its netaudit command)`,
       };
     }
     return { argv: [NETAUDIT_BIN, ...argv.slice(1)] };
@@ -36,15 +40,15 @@ export function resolveCommand(c: k8s.V1Container, env: Record<string, string>):
     const first = argv[0] ?? '';
     if (first !== 'nettool') {
       return {
-        reason: 'CommandNotSupportedByLab',
-        message: `image ${LAB_TOOL_IMAGE} only runs the lab's nettool command, not ${first}`,
+        problem: 'command',
+        message: `exec: "${first}": executable file not found in $PATH (image ${LAB_TOOL_IMAGE} has only the lab's nettool command)`,
       };
     }
     return { argv: [NODE_BIN, '--disable-warning=ExperimentalWarning', NETTOOL, ...argv.slice(1)] };
   }
   return {
-    reason: 'ImageNotSupportedByLab',
-    message: `the netaudit lab has no container runtime and cannot run image ${image}; only ${LAB_IMAGE} runs (the local netaudit build) and ${LAB_TOOL_IMAGE} (the lab's network tool)`,
+    problem: 'image',
+    message: `failed to pull image "${image}": the netaudit lab has no container runtime and cannot run image ${image}; only ${LAB_IMAGE} runs (the local netaudit build) and ${LAB_TOOL_IMAGE} (the lab's network tool)`,
   };
 }
 

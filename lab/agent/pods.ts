@@ -21,7 +21,6 @@ import { containerEnv, resolveCommand } from './images.ts';
 import { allocateIp, setupPodNetwork, teardownPodNetwork } from './pod-network.ts';
 import { writeStatus } from './pod-status.ts';
 import {
-  type ContainerRec,
   containerId,
   enqueue,
   files,
@@ -31,6 +30,7 @@ import {
   runtimes,
   saveRec,
 } from './records.ts';
+import { cannotStart, type StartProblem } from './start-errors.ts';
 
 export function newRuntime(rec: PodRec, pod: k8s.V1Pod): PodRuntime {
   const rt: PodRuntime = {
@@ -72,33 +72,21 @@ export async function createPod(pod: k8s.V1Pod): Promise<void> {
   };
   const rt = newRuntime(rec, pod);
   const t0 = performance.now();
-  // Images and commands the lab cannot run: a clear terminal status, never a hang.
-  const problems: { c: ContainerRec; reason: string; message: string }[] = [];
+  // Images and commands the lab cannot run: the status a kubelet would give them, never a hang.
+  const problems: StartProblem[] = [];
   for (const c of rec.containers) {
     const spec = pod.spec?.containers.find((x) => x.name === c.name);
     if (!spec) continue;
     const r = resolveCommand(spec, containerEnv(pod, rec, spec));
     if ('argv' in r) c.argv = r.argv;
-    else problems.push({ c, reason: r.reason, message: r.message });
+    else problems.push({ c, problem: r.problem, message: r.message });
   }
   if ((pod.spec?.initContainers ?? []).length > 0) {
     for (const c of rec.containers)
-      problems.push({
-        c,
-        reason: 'InitContainersNotSupportedByLab',
-        message: 'the netaudit lab does not run init containers',
-      });
+      problems.push({ c, problem: 'config', message: 'the netaudit lab does not run init containers' });
   }
   if (problems.length > 0) {
-    for (const p of problems) p.c.waiting = { reason: p.reason, message: p.message };
-    rec.ip = '';
-    rec.phase = 'terminal';
-    rec.podPhase = 'Failed';
-    rec.reason = problems[0]?.reason ?? 'Unsupported';
-    rec.message = problems[0]?.message ?? '';
-    saveRec(rec);
-    await writeStatus(rt);
-    L.warn({ pod: `${namespace}/${name}`, reason: rec.reason }, 'pod cannot run in the lab');
+    await cannotStart(rt, problems);
     return;
   }
   saveRec(rec);

@@ -42,7 +42,8 @@ export interface PodRec {
   hostNetwork: boolean;
   veth?: string;
   startTime: string;
-  phase: 'setup' | 'running' | 'terminal';
+  /** `unstartable`: Pending for good, its containers waiting with the reason they cannot start. */
+  phase: 'setup' | 'running' | 'unstartable' | 'terminal';
   podPhase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed';
   reason?: string;
   message?: string;

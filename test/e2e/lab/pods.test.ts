@@ -271,16 +271,69 @@ describe('lab node agent', () => {
     );
   });
 
-  it('fails pods with images it cannot run, clearly and at once', async () => {
+  it('reports an image it cannot run as a kubelet reports a failed pull (ErrImagePull, then ImagePullBackOff)', async () => {
     await createPod(NS, {
       metadata: { name: 'nginx' },
       spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
     });
-    const p = await waitPhase('nginx', ['Failed'], 10_000);
-    const w = p.status?.containerStatuses?.[0]?.state?.waiting;
-    assert.equal(w?.reason, 'ImageNotSupportedByLab');
-    assert.match(w?.message ?? '', /cannot run image nginx:1\.27.*only ghcr\.io\/netaudit\/netaudit:dev/);
-    assert.equal(p.status?.reason, 'ImageNotSupportedByLab');
+    const waiting = async () =>
+      (await coreApi().readNamespacedPod({ name: 'nginx', namespace: NS })).status?.containerStatuses?.[0]
+        ?.state?.waiting;
+    const pulled = await waitFor(
+      'ErrImagePull',
+      async () => {
+        const w = await waiting();
+        return w?.reason === 'ErrImagePull' || w?.reason === 'ImagePullBackOff' ? w : undefined;
+      },
+      10_000,
+      50,
+    );
+    assert.match(pulled.message ?? '', /cannot run image nginx:1\.27.*only ghcr\.io\/netaudit\/netaudit:dev/);
+    const backOff = await waitFor(
+      'ImagePullBackOff',
+      async () => {
+        const w = await waiting();
+        return w?.reason === 'ImagePullBackOff' ? w : undefined;
+      },
+      10_000,
+      50,
+    );
+    assert.match(
+      backOff.message ?? '',
+      /^Back-off pulling image "nginx:1\.27": ErrImagePull: failed to pull image/,
+    );
+    const p = await coreApi().readNamespacedPod({ name: 'nginx', namespace: NS });
+    assert.equal(p.status?.phase, 'Pending', 'a pod whose image cannot be pulled stays Pending');
+    assert.equal(p.status?.reason, undefined);
+    assert.equal(p.status?.podIP, undefined);
+  });
+
+  it('reports a command its image does not have as RunContainerError, or StartError with restartPolicy Never', async () => {
+    await createPod(NS, {
+      metadata: { name: 'shell' },
+      spec: { containers: [{ name: 'main', image: LAB_IMAGE, command: ['sh', '-c', 'true'] }] },
+    });
+    await createPod(NS, {
+      metadata: { name: 'shell-once' },
+      spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: LAB_IMAGE, command: ['sh'] }] },
+    });
+    const w = await waitFor(
+      'RunContainerError',
+      async () => {
+        const p = await coreApi().readNamespacedPod({ name: 'shell', namespace: NS });
+        const state = p.status?.containerStatuses?.[0]?.state?.waiting;
+        return state?.reason === 'RunContainerError' ? { p, state } : undefined;
+      },
+      10_000,
+      50,
+    );
+    assert.match(w.state.message ?? '', /^exec: "sh": executable file not found in \$PATH/);
+    assert.equal(w.p.status?.phase, 'Pending');
+    const once = await waitPhase('shell-once', ['Failed'], 10_000);
+    const t = once.status?.containerStatuses?.[0]?.state?.terminated;
+    assert.equal(t?.reason, 'StartError');
+    assert.equal(t?.exitCode, 128);
+    assert.match(t?.message ?? '', /^exec: "sh": executable file not found in \$PATH/);
   });
 
   it('maps the netaudit image to the local build (bin/netaudit)', async () => {
