@@ -43,8 +43,6 @@ const IMAGE_FAILURES = new Set([
   'InvalidImageName',
   'ErrImageNeverPull',
   'ImageInspectError',
-  'ImageNotSupportedByLab',
-  'CommandNotSupportedByLab',
   'CreateContainerConfigError',
   'CreateContainerError',
   'RunContainerError',
