@@ -2,8 +2,8 @@
 // client per source class per node; classes that cannot be probed safely are skipped with a reason.
 
 import type { Labels } from '../core/k8s.ts';
+import type { PodClass, Projection } from '../expect/classes.ts';
 import { type PortSpec, sortPorts } from '../expect/ports.ts';
-import type { PodClass, Projection } from '../model/classes.ts';
 import type { CompiledSelector } from '../policy/labels.ts';
 import { selectorMatches } from '../policy/labels.ts';
 import type { NamedContainerPort } from '../policy/types.ts';

@@ -1,10 +1,10 @@
 // A runner that answers from the engine instead of launching pods: `netaudit audit --dry-run`, and the
 // unit tests of the round. Faults are injected as a function, so tests can model a node that stopped
 // enforcing, a stray drop, or flaky probes.
-import { buildSnapshot, evalContext, type SnapshotInput } from '../model/cluster.ts';
 import { parseIpLiteral } from '../policy/cidr.ts';
 import { evaluate } from '../policy/evaluate.ts';
 import type { CniProfile } from '../policy/profiles.ts';
+import { buildSnapshot, evalContext, type SnapshotInput } from '../policy/snapshot.ts';
 import { type Endpoint, type PodInfo, podKey, type Traffic, type Verdict } from '../policy/types.ts';
 import type { ProbeOutcome, ProbeResult } from '../probe/outcome.ts';
 import type { ServerSpec } from './plan.ts';

@@ -15,12 +15,12 @@ import { LINT_RULES, type LintFinding, type LintSeverity, lint } from '../expect
 import type { ExternalTarget, PortSpec } from '../expect/ports.ts';
 import { hasClusterReasons, verdictReasons } from '../expect/reasons.ts';
 import { summarize } from '../expect/summary.ts';
-import type { ObjectIssue } from '../model/cluster.ts';
 import { ItemMemo } from '../model/item-memo.ts';
 import type { LoadResult } from '../model/manifests.ts';
 import { parseIpLiteral } from '../policy/cidr.ts';
 import { explain } from '../policy/explain.ts';
 import { isProfileName, PROFILE_NAMES, PROFILES } from '../policy/profiles.ts';
+import type { ObjectIssue } from '../policy/snapshot.ts';
 import { type Endpoint, formatRuleRef, type PodInfo } from '../policy/types.ts';
 import { parsePortSpec } from '../probe/ports.ts';
 import { classVerdictJson, issueJson, podVerdictJson } from '../report/analysis-json.ts';

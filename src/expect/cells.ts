@@ -1,8 +1,9 @@
 // The engine's verdicts walked cell by cell, for outputs that list them: (source class, destination,
 // port), or expanded to pods. Every verdict is decided when it is read; nothing is held in between,
 // so a consumer that streams its output holds one verdict at a time.
-import type { ClassId } from '../model/classes.ts';
+
 import type { PodInfo, Protocol, Verdict } from '../policy/types.ts';
+import type { ClassId } from './classes.ts';
 import type { Destination, ExpectationEngine, ExpectClass, TargetId } from './engine.ts';
 
 export interface ClassVerdict {

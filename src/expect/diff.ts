@@ -9,8 +9,8 @@
 // it); likewise as a destination. A pod that exists on one side only is listed apart.
 import { isDeepStrictEqual } from 'node:util';
 import type { ClusterNetworkPolicy, Namespace, NetworkPolicy, Pod } from '../core/k8s.ts';
-import type { SnapshotInput } from '../model/cluster.ts';
 import type { CniProfile } from '../policy/profiles.ts';
+import type { SnapshotInput } from '../policy/snapshot.ts';
 import type { PodInfo, PortSpec, Verdict } from '../policy/types.ts';
 import type { PodFlow } from './cells.ts';
 import {

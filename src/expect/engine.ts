@@ -30,17 +30,6 @@ import {
   type NetworkPolicy,
   type Pod,
 } from '../core/k8s.ts';
-import {
-  type ClassId,
-  classIdOf,
-  classKey,
-  type PodClass,
-  type Projection,
-  ProjectionCounter,
-  sameProjection,
-} from '../model/classes.ts';
-import type { ExcludedPod, ObjectIssue, SnapshotInput } from '../model/cluster.ts';
-import { namespaceInfo, podInfo } from '../model/cluster.ts';
 import { ipBlockContains } from '../policy/cidr.ts';
 import { clusterSubjectSelects } from '../policy/cluster-tier.ts';
 import { compilePolicy } from '../policy/compile.ts';
@@ -56,6 +45,8 @@ import {
 } from '../policy/evaluate.ts';
 import { type CompiledSelector, selectorMatches } from '../policy/labels.ts';
 import type { CniProfile } from '../policy/profiles.ts';
+import type { ExcludedPod, ObjectIssue, SnapshotInput } from '../policy/snapshot.ts';
+import { namespaceInfo, podInfo } from '../policy/snapshot.ts';
 import type {
   ClusterTier,
   CompiledClusterPolicy,
@@ -75,6 +66,15 @@ import type {
   Verdict,
 } from '../policy/types.ts';
 import { compareClusterPolicies, formatPolicyRef, formatRuleRef, podKey } from '../policy/types.ts';
+import {
+  type ClassId,
+  classIdOf,
+  classKey,
+  type PodClass,
+  type Projection,
+  ProjectionCounter,
+  sameProjection,
+} from './classes.ts';
 import { LabelIndex } from './label-index.ts';
 import {
   clusterRulePorts,

@@ -6,8 +6,8 @@ import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { ClientSpec, ServerSpec } from '../audit/plan.ts';
 import type { ClientOutcome, ClientRun, FailedPod, ProbeRunner, StartedServer } from '../audit/runner.ts';
-import { podInfo } from '../model/cluster.ts';
 import type { CniProfile } from '../policy/profiles.ts';
+import { podInfo } from '../policy/snapshot.ts';
 import { decodeResults } from '../probe/results.ts';
 import { toPod } from './convert.ts';
 import { call, isNotFound, kubeError } from './errors.ts';
@@ -43,6 +43,8 @@ const IMAGE_FAILURES = new Set([
   'InvalidImageName',
   'ErrImageNeverPull',
   'ImageInspectError',
+  'ImageNotSupportedByLab',
+  'CommandNotSupportedByLab',
   'CreateContainerConfigError',
   'CreateContainerError',
   'RunContainerError',

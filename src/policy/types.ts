@@ -3,7 +3,7 @@
 //   peer     - the other end of the traffic (a pod or an IP)
 //   traffic  - from, to, port, protocol
 //   verdict  - allowed or not, per direction, with the reasons
-//   class    - pods that behave identically under every policy (model/classes.ts)
+//   class    - pods that behave identically under every policy (expect/classes.ts)
 import type { Labels } from '../core/k8s.ts';
 import type { CompiledSelector } from './labels.ts';
 

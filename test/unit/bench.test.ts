@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateCluster, parseShape, Rng } from '../../bench/synthetic.ts';
+import { classesOf } from '../../src/expect/classes.ts';
 import { ExpectationEngine, verdictSignature } from '../../src/expect/engine.ts';
-import { classesOf } from '../../src/model/classes.ts';
-import { buildSnapshot, evalContext } from '../../src/model/cluster.ts';
 import { evaluate } from '../../src/policy/evaluate.ts';
 import { PROFILES } from '../../src/policy/profiles.ts';
+import { buildSnapshot, evalContext } from '../../src/policy/snapshot.ts';
 import type { PodInfo } from '../../src/policy/types.ts';
 
 const SHAPE = { pods: 200, namespaces: 10, policies: 40 };

@@ -20,9 +20,9 @@ import {
   nodesNotEnforcing,
   SimulatedRunner,
 } from '../../src/audit/simulated-runner.ts';
-import { classesOf } from '../../src/model/classes.ts';
-import { buildSnapshot } from '../../src/model/cluster.ts';
+import { classesOf } from '../../src/expect/classes.ts';
 import { PROFILES } from '../../src/policy/profiles.ts';
+import { buildSnapshot } from '../../src/policy/snapshot.ts';
 import { Metrics } from '../../src/report/metrics.ts';
 import { policy, upstreamModel } from '../support/fixtures.ts';
 

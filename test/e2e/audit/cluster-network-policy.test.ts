@@ -12,9 +12,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ensureLabUp, labCommand, labEnforcer } from '../../../lab/lab.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
-import { podInfo } from '../../../src/model/cluster.ts';
 import { parseManifests } from '../../../src/model/manifests.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
+import { podInfo } from '../../../src/policy/snapshot.ts';
 import type { Protocol } from '../../../src/policy/types.ts';
 import {
   applyFile,

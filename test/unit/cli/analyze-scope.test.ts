@@ -10,9 +10,9 @@ import { generateCluster } from '../../../bench/synthetic.ts';
 import { UsageError } from '../../../src/errors.ts';
 import { FactoredDecoder } from '../../../src/expect/decode.ts';
 import type { FactoredAnalysis } from '../../../src/expect/factored.ts';
-import { buildSnapshot, evalContext } from '../../../src/model/cluster.ts';
 import { policiesSelecting } from '../../../src/policy/evaluate.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
+import { buildSnapshot, evalContext } from '../../../src/policy/snapshot.ts';
 import { runAnalyzeWith } from '../../support/analyze.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;

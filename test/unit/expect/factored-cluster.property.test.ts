@@ -7,9 +7,9 @@ import fc from 'fast-check';
 import { FactoredDecoder } from '../../../src/expect/decode.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
 import { type FactoredAnalysisWithCluster, writeFactored } from '../../../src/expect/factored.ts';
-import { buildSnapshot, evalContext } from '../../../src/model/cluster.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';
 import { PROFILES, type ProfileName } from '../../../src/policy/profiles.ts';
+import { buildSnapshot, evalContext } from '../../../src/policy/snapshot.ts';
 import {
   type DirectionVerdict,
   type Endpoint,

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { parseAllDocuments, stringify } from 'yaml';
-import { buildSnapshot } from '../../../src/model/cluster.ts';
 import { jsonErrorOffset } from '../../../src/model/json-error.ts';
 import { JsonStreamReader } from '../../../src/model/json-stream.ts';
 import { KINDS } from '../../../src/model/kinds.ts';
@@ -19,6 +18,7 @@ import { splitDocuments } from '../../../src/model/yaml-documents.ts';
 import { skimChecked, skimDocument } from '../../../src/model/yaml-skim.ts';
 import { compilePolicy } from '../../../src/policy/compile.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
+import { buildSnapshot } from '../../../src/policy/snapshot.ts';
 
 const SEED = 20261204;
 

@@ -14,9 +14,9 @@ import type {
   Pod,
 } from '../../../src/core/k8s.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
-import { buildSnapshot, evalContext, podInfo } from '../../../src/model/cluster.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
+import { buildSnapshot, evalContext, podInfo } from '../../../src/policy/snapshot.ts';
 import { formatRuleRef, type Protocol, type Verdict } from '../../../src/policy/types.ts';
 
 const HOUSES = {

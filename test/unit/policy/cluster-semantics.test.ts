@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ClusterNetworkPolicy, NetworkPolicy, Pod } from '../../../src/core/k8s.ts';
-import { buildSnapshot, evalContext, podInfo } from '../../../src/model/cluster.ts';
 import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { compileClusterPolicy } from '../../../src/policy/compile-cluster.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';
 import { explain } from '../../../src/policy/explain.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
+import { buildSnapshot, evalContext, podInfo } from '../../../src/policy/snapshot.ts';
 import { type Endpoint, formatRuleRef, type Verdict } from '../../../src/policy/types.ts';
 
 const pod = (ns: string, name: string, ip?: string): Pod => ({

@@ -4,6 +4,7 @@
 // pods), and their container ports (which decide the ports probed by default).
 import { ipBlockContains } from '../policy/cidr.ts';
 import { selectorKeys } from '../policy/labels.ts';
+import type { ClusterSnapshot } from '../policy/snapshot.ts';
 import {
   type CompiledClusterPolicy,
   type CompiledIPBlock,
@@ -13,7 +14,6 @@ import {
   PROTOCOLS,
   type Protocol,
 } from '../policy/types.ts';
-import type { ClusterSnapshot } from './cluster.ts';
 
 export type ClassId = string & { readonly __brand: 'ClassId' };
 

@@ -9,11 +9,11 @@ import {
   type NetworkPolicy,
   type Pod,
 } from '../core/k8s.ts';
-import { parseIpLiteral } from '../policy/cidr.ts';
-import { compilePolicy, type PolicyIssue } from '../policy/compile.ts';
-import { compileClusterPolicy } from '../policy/compile-cluster.ts';
-import type { EvalContext } from '../policy/evaluate.ts';
-import type { CniProfile } from '../policy/profiles.ts';
+import { parseIpLiteral } from './cidr.ts';
+import { compilePolicy, type PolicyIssue } from './compile.ts';
+import { compileClusterPolicy } from './compile-cluster.ts';
+import type { EvalContext } from './evaluate.ts';
+import type { CniProfile } from './profiles.ts';
 import {
   type CompiledClusterPolicy,
   type CompiledPolicy,
@@ -25,7 +25,7 @@ import {
   PROTOCOLS,
   type Protocol,
   podKey,
-} from '../policy/types.ts';
+} from './types.ts';
 
 export interface ObjectIssue extends PolicyIssue {
   readonly kind: 'Namespace' | 'Pod' | 'NetworkPolicy' | 'ClusterNetworkPolicy';
