@@ -2,9 +2,9 @@
 // wins; `auto` (the default) detects the CNI from what runs in the cluster and logs what it found.
 import type * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { type Detection, detectProfile } from '../audit/cni-detect.ts';
 import { UsageError } from '../errors.ts';
 import { readCniEvidence } from '../kube/cni-evidence.ts';
+import { type Detection, detectProfile } from '../policy/cni-detect.ts';
 import { type CniProfile, isProfileName, PROFILES } from '../policy/profiles.ts';
 import { PROFILE_CHOICES } from './profile-choices.ts';
 

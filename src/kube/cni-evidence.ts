@@ -2,7 +2,7 @@
 // kube-system for its images) and the nodes' annotation keys. Three LISTs, once per audit or
 // controller start.
 import * as k8s from '@kubernetes/client-node';
-import type { CniEvidence } from '../audit/cni-detect.ts';
+import type { CniEvidence } from '../policy/cni-detect.ts';
 import { call } from './errors.ts';
 
 export async function readCniEvidence(kc: k8s.KubeConfig): Promise<CniEvidence> {

@@ -10,7 +10,7 @@
 //
 // When several are found, the first in this order wins (Cilium chained behind another CNI enforces
 // the policies itself) and the others are named. Nothing found: `generic`, saying so.
-import type { ProfileName } from '../policy/profiles.ts';
+import type { ProfileName } from './profiles.ts';
 
 export interface CniEvidence {
   readonly pods: readonly {

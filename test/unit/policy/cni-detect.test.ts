@@ -1,7 +1,7 @@
 // `--profile auto`: the CNI recognised from what runs in the cluster, with what was found and why.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type CniEvidence, detectProfile } from '../../../src/audit/cni-detect.ts';
+import { type CniEvidence, detectProfile } from '../../../src/policy/cni-detect.ts';
 
 const pod = (key: string, labels: Record<string, string>, ...images: string[]) => {
   const [namespace, name] = key.split('/') as [string, string];
