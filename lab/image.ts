@@ -1,6 +1,6 @@
 /**
  * Image references the lab can run. The lab has no container runtime: it maps these images to local
- * programs (see docs/lab.md). Any other image gets a clear failed pod status.
+ * programs (see docs/lab.md). Any other image is reported as a kubelet reports an image it cannot pull.
  */
 
 /** The image the lab runs as netaudit: `netaudit ...` commands run the checkout's `bin/netaudit`. */
