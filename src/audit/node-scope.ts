@@ -10,6 +10,7 @@
 // | NoSchedule / NoExecute taints          | yes when tolerating taints (the default, as node |
 // |                                        | monitoring agents do), else no: tainted          |
 // | otherwise                              | yes                                              |
+import type { Result } from '../core/result.ts';
 import type { NotCovered } from './nodes.ts';
 
 export interface NodeFacts {
@@ -51,11 +52,7 @@ function exclusion(n: NodeFacts, o: NodeScopeOptions): NotCovered | undefined {
 }
 
 /** `key=value,key2=value2` as a label map, or the reason it is not one. */
-export function parseNodeSelector(
-  text: string,
-):
-  | { readonly ok: true; readonly value: Record<string, string> }
-  | { readonly ok: false; readonly error: string } {
+export function parseNodeSelector(text: string): Result<Record<string, string>, string> {
   const value: Record<string, string> = {};
   for (const part of text
     .split(',')

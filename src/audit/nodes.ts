@@ -20,7 +20,7 @@
 // Unexpected-deny findings are counted per node (the nodes on the path) but do not change the status:
 // a drop of allowed traffic is a fault, not a lack of enforcement.
 
-import type { Protocol } from '../policy/types.ts';
+import type { Protocol } from '../core/traffic.ts';
 import type { FinalOutcome } from '../probe/outcome.ts';
 import type { MismatchKind } from './compare.ts';
 

@@ -2,8 +2,9 @@
 // client per source class per node; classes that cannot be probed safely are skipped with a reason.
 
 import type { Labels } from '../core/k8s.ts';
+import type { PortSpec } from '../core/traffic.ts';
 import type { PodClass, Projection } from '../expect/classes.ts';
-import { type PortSpec, sortPorts } from '../expect/ports.ts';
+import { sortPorts } from '../expect/ports.ts';
 import type { CompiledSelector } from '../policy/labels.ts';
 import { selectorMatches } from '../policy/labels.ts';
 import type { NamedContainerPort } from '../policy/types.ts';

@@ -1,16 +1,17 @@
 // One audit round: snapshot -> classes -> plan -> launch servers -> settle -> launch clients ->
 // collect -> compare -> confirm every mismatch by re-probing -> report. The runner is the only part
 // that touches the cluster, so the whole loop runs in unit tests with a simulated runner.
+import type { PortSpec, Protocol } from '../core/traffic.ts';
 import type { PodClass } from '../expect/classes.ts';
 import { ExpectationEngine } from '../expect/engine.ts';
-import type { ExternalTarget, PortSpec } from '../expect/ports.ts';
+import type { ExternalTarget } from '../expect/ports.ts';
 import { verdictReasons } from '../expect/reasons.ts';
 import type { EvalContext } from '../policy/evaluate.ts';
 import { explain } from '../policy/explain.ts';
 import { formatIP } from '../policy/ip.ts';
 import type { CniProfile } from '../policy/profiles.ts';
 import type { SnapshotInput } from '../policy/snapshot.ts';
-import type { Endpoint, PodInfo, Protocol, Traffic, Verdict } from '../policy/types.ts';
+import type { Endpoint, PodInfo, Traffic, Verdict } from '../policy/types.ts';
 import { type FinalOutcome, finalOutcome } from '../probe/outcome.ts';
 import { makePlan, type ProbePlan, type ProbeSpec, probeId } from '../probe/plan.ts';
 import { splitPlan } from '../probe/split.ts';

@@ -4,13 +4,14 @@
 import { writeFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import type { Argv } from 'yargs';
+import { err, ok, type Result } from '../core/result.ts';
+import type { PortSpec } from '../core/traffic.ts';
 import { toError, UsageError } from '../errors.ts';
 import { runPlan } from '../probe/client.ts';
 import { parseDuration } from '../probe/duration.ts';
 import { finalOutcome } from '../probe/outcome.ts';
 import { decodePlan, MAX_ATTEMPTS, MAX_TIMEOUT_MS, type ProbePlan } from '../probe/plan.ts';
-import { type PortSpec, parsePortSpec } from '../probe/ports.ts';
-import { err, ok, type Result } from '../probe/result.ts';
+import { parsePortSpec } from '../probe/ports.ts';
 import { encodeResults, RESULTS_ERROR_PREFIX, TERMINATION_MESSAGE_LIMIT } from '../probe/results.ts';
 import { serve } from '../probe/server.ts';
 import { formatSummary } from '../probe/summary.ts';

@@ -6,13 +6,14 @@
 // can read them and a summary past that. `--from`, `--to` and `--namespace` scope every output.
 
 import pkg from '../../package.json' with { type: 'json' };
+import type { PortSpec } from '../core/traffic.ts';
 import { formatIssue, type ManifestIssue, UsageError } from '../errors.ts';
 import { classVerdicts, countCells, type PodVerdict, podVerdicts, type Scope } from '../expect/cells.ts';
 import { diffAnalyses } from '../expect/diff.ts';
 import { type Destination, ExpectationEngine, type ExpectClass } from '../expect/engine.ts';
 import { writeFactored } from '../expect/factored.ts';
 import { LINT_RULES, type LintFinding, type LintSeverity, lint } from '../expect/lint.ts';
-import type { ExternalTarget, PortSpec } from '../expect/ports.ts';
+import type { ExternalTarget } from '../expect/ports.ts';
 import { hasClusterReasons, verdictReasons } from '../expect/reasons.ts';
 import { summarize } from '../expect/summary.ts';
 import { ItemMemo } from '../model/item-memo.ts';

@@ -18,6 +18,7 @@ import {
   runRound,
 } from '../audit/round.ts';
 import type { ClusterNetworkPolicy, Namespace, NetworkPolicy, Pod } from '../core/k8s.ts';
+import type { Protocol } from '../core/traffic.ts';
 import type { EngineOptions } from '../expect/engine.ts';
 import { type Change, ExpectationEngine } from '../expect/engine.ts';
 import {
@@ -40,7 +41,6 @@ import { deleteOrphans, KubeProbeRunner } from '../kube/launcher.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { LABEL_PROBE } from '../kube/probe-pods.ts';
 import { nodeInfo } from '../kube/read-cluster.ts';
-import type { Protocol } from '../policy/types.ts';
 import type { Metrics } from '../report/metrics.ts';
 import { nodeReason } from '../report/nodes.ts';
 import { adminDenialsOver, coverSignature } from './admin-cover.ts';

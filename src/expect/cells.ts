@@ -2,7 +2,8 @@
 // port), or expanded to pods. Every verdict is decided when it is read; nothing is held in between,
 // so a consumer that streams its output holds one verdict at a time.
 
-import type { PodInfo, Protocol, Verdict } from '../policy/types.ts';
+import type { Protocol } from '../core/traffic.ts';
+import type { PodInfo, Verdict } from '../policy/types.ts';
 import type { ClassId } from './classes.ts';
 import type { Destination, ExpectationEngine, ExpectClass, TargetId } from './engine.ts';
 

@@ -2,17 +2,16 @@
 // share: namespace, their labels projected onto the keys any pod selector reads, the values of the
 // named ports any rule mentions, which ipBlocks their IPs fall in (when the profile lets ipBlocks match
 // pods), and their container ports (which decide the ports probed by default).
+import { PROTOCOLS, type Protocol } from '../core/traffic.ts';
 import { ipBlockContains } from '../policy/cidr.ts';
 import { selectorKeys } from '../policy/labels.ts';
 import type { ClusterSnapshot } from '../policy/snapshot.ts';
-import {
-  type CompiledClusterPolicy,
-  type CompiledIPBlock,
-  type CompiledPolicy,
-  type PeerMatcher,
-  type PodInfo,
-  PROTOCOLS,
-  type Protocol,
+import type {
+  CompiledClusterPolicy,
+  CompiledIPBlock,
+  CompiledPolicy,
+  PeerMatcher,
+  PodInfo,
 } from '../policy/types.ts';
 
 export type ClassId = string & { readonly __brand: 'ClassId' };

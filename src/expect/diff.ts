@@ -9,9 +9,11 @@
 // it); likewise as a destination. A pod that exists on one side only is listed apart.
 import { isDeepStrictEqual } from 'node:util';
 import type { ClusterNetworkPolicy, Namespace, NetworkPolicy, Pod } from '../core/k8s.ts';
+import type { PortSpec } from '../core/traffic.ts';
+import { portKey } from '../core/traffic.ts';
 import type { CniProfile } from '../policy/profiles.ts';
 import type { SnapshotInput } from '../policy/snapshot.ts';
-import type { PodInfo, PortSpec, Verdict } from '../policy/types.ts';
+import type { PodInfo, Verdict } from '../policy/types.ts';
 import type { PodFlow } from './cells.ts';
 import {
   type Change,
@@ -20,7 +22,7 @@ import {
   ExpectationEngine,
   type ExpectClass,
 } from './engine.ts';
-import { portKey, sortPorts } from './ports.ts';
+import { sortPorts } from './ports.ts';
 
 export interface FlowChange extends PodFlow {
   readonly before: Verdict;

@@ -22,6 +22,7 @@
 // verdict that changed has its source in `sources` or its destination in `destinations` (a property
 // test holds the engine to it).
 
+import { assertNever } from '../core/assert-never.ts';
 import {
   type ClusterNetworkPolicy,
   type Labels,
@@ -30,6 +31,7 @@ import {
   type NetworkPolicy,
   type Pod,
 } from '../core/k8s.ts';
+import type { PortSpec, Protocol } from '../core/traffic.ts';
 import { ipBlockContains } from '../policy/cidr.ts';
 import { clusterSubjectSelects } from '../policy/cluster-tier.ts';
 import { compilePolicy } from '../policy/compile.ts';
@@ -60,8 +62,6 @@ import type {
   PodInfo,
   PodKey,
   PolicyRef,
-  PortSpec,
-  Protocol,
   RuleRef,
   Verdict,
 } from '../policy/types.ts';
@@ -1256,8 +1256,4 @@ function sameLabels(a: Labels, b: Labels): boolean {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected case ${JSON.stringify(x)}`);
 }

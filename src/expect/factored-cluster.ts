@@ -9,6 +9,8 @@
 //   clusterSelections per tier, the policies whose subject selects a class, by priority then name;
 //   classClusters     per class (same positions as `classes`), its selection or null.
 // decode.ts decides the tiers from these alone, as src/policy/cluster-tier.ts does.
+import { assertNever } from '../core/assert-never.ts';
+import type {} from '../core/traffic.ts';
 import { cidrContainsIP } from '../policy/cidr.ts';
 import { selectorMatches } from '../policy/labels.ts';
 import type {
@@ -185,8 +187,4 @@ export function writeFactoredCluster(engine: ExpectationEngine, write: (s: strin
   list('clusterPolicies', policies);
   list('clusterSelections', selections);
   write(`,\n"classClusters": ${JSON.stringify(classClusters)}`);
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected case ${JSON.stringify(x)}`);
 }

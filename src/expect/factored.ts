@@ -10,14 +10,15 @@
 // ingress from the destination's ingress rule set, exactly as the engine decides it; with
 // ClusterNetworkPolicies, their Admin and Baseline tiers around them (factored-cluster.ts).
 
+import type { PortSpec } from '../core/traffic.ts';
+import { portKey } from '../core/traffic.ts';
 import { ipBlockContains } from '../policy/cidr.ts';
 import type { CompiledSelector } from '../policy/labels.ts';
-import type { CompiledPolicy, CompiledRule, PeerMatcher, PortMatcher, PortSpec } from '../policy/types.ts';
+import type { CompiledPolicy, CompiledRule, PeerMatcher, PortMatcher } from '../policy/types.ts';
 import { formatPolicyRef, formatRuleRef } from '../policy/types.ts';
 import type { Projection } from './classes.ts';
 import type { ExpectationEngine, RuleSet } from './engine.ts';
 import { type FactoredCluster, writeFactoredCluster } from './factored-cluster.ts';
-import { portKey } from './ports.ts';
 
 export const FACTORED_FORMAT = 'netaudit/factored-v1';
 

@@ -2,6 +2,7 @@
 // a severity, one line of message, and the object and field it is about (the CLI adds file and line).
 // Rules that need pods or namespaces to judge say nothing when the input has none (a chart's
 // templates may carry only policies): a peer cannot be called unmatched against an empty cluster.
+import type { Protocol } from '../core/traffic.ts';
 import { cidrContainsIP } from '../policy/cidr.ts';
 import { formatSelector } from '../policy/labels.ts';
 import type {
@@ -12,7 +13,6 @@ import type {
   ParsedCIDR,
   PeerMatcher,
   PortMatcher,
-  Protocol,
 } from '../policy/types.ts';
 import { formatPolicyRef } from '../policy/types.ts';
 import type { ExpectationEngine, ExpectClass } from './engine.ts';

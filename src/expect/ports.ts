@@ -3,9 +3,8 @@
 // rules anywhere whose peers reach it. External targets: the numeric ports of every egress rule (the
 // same for all of them, so an address just outside a CIDR is evaluated on the ports its neighbour
 // inside is allowed on).
-import type { CompiledClusterRule, CompiledRule, ParsedIP, PortSpec } from '../policy/types.ts';
-
-export type { PortSpec } from '../policy/types.ts';
+import { type PortSpec, portKey } from '../core/traffic.ts';
+import type { CompiledClusterRule, CompiledRule, ParsedIP } from '../policy/types.ts';
 
 export interface ExternalTarget {
   readonly text: string;
@@ -16,10 +15,6 @@ export interface ExternalTarget {
 
 /** Port used for external targets when no egress rule names a port. */
 export const DEFAULT_EXTERNAL_PORT: PortSpec = { port: 80, protocol: 'TCP' };
-
-export function portKey(p: PortSpec): string {
-  return `${p.port}/${p.protocol}`;
-}
 
 export function sortPorts(ports: Iterable<PortSpec>): PortSpec[] {
   const unique = new Map<string, PortSpec>();

@@ -2,6 +2,7 @@
 // `clusternetworkpolicy/NAME#egress[i]`), or the policies that isolate an end while no rule of theirs
 // allows the flow. ClusterNetworkPolicy chains read in tier order: the Pass rules that handed the flow
 // down, then the rule that decided (or why no rule could be known to decide offline).
+import type {} from '../core/traffic.ts';
 import {
   type DirectionVerdict,
   formatPolicyRef,

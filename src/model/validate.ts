@@ -2,6 +2,7 @@
 // pkg/apis/core/validation), applied to objects whose shape zod already checked. Returns issues
 // with field paths; the caller adds file, line and object.
 
+import { isProtocol } from '../core/traffic.ts';
 import {
   type CIDR,
   cidrContains,
@@ -30,7 +31,6 @@ type PolicyPort = NonNullable<NonNullable<Spec['ingress']>[number]['ports']>[num
 type Peer = NonNullable<NonNullable<Spec['ingress']>[number]['from']>[number];
 type PodSpecShape = PodShape['spec'];
 
-export const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'];
 const OPERATORS: readonly string[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
 const POLICY_TYPES: readonly string[] = ['Ingress', 'Egress'];
 
@@ -86,8 +86,8 @@ function checkPortNumber(n: number, path: Path, what: string): FieldIssue[] {
 }
 
 function checkProtocol(protocol: string | undefined, path: Path): FieldIssue[] {
-  if (protocol === undefined || PROTOCOLS.includes(protocol)) return [];
-  const hint = PROTOCOLS.includes(protocol.toUpperCase())
+  if (protocol === undefined || isProtocol(protocol)) return [];
+  const hint = isProtocol(protocol.toUpperCase())
     ? ` (protocols are upper case: ${protocol.toUpperCase()})`
     : '';
   return [err(path, `protocol "${protocol}" is not valid; use TCP, UDP or SCTP${hint}`)];

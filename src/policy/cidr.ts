@@ -1,12 +1,9 @@
 // Matching on addresses: the engine's view over ip.ts (which does the parsing).
+import type { Result } from '../core/result.ts';
 import { isIPError, maskOf, parseCIDR, parseIP, unmapIPv4 } from './ip.ts';
 import type { CompiledIPBlock, ParsedCIDR, ParsedIP } from './types.ts';
 
-export type Parsed<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: string };
-
-export function parseIpLiteral(text: string): Parsed<ParsedIP> {
+export function parseIpLiteral(text: string): Result<ParsedIP, string> {
   const ip = parseIP(text);
   if (isIPError(ip)) return { ok: false, error: ip.error };
   if (ip.legacyLeadingZeros) {
@@ -16,7 +13,7 @@ export function parseIpLiteral(text: string): Parsed<ParsedIP> {
 }
 
 /** A CIDR as ipBlock accepts it: host bits are masked; leading zeros are rejected (new objects). */
-export function parseCidrStrict(text: string): Parsed<ParsedCIDR> {
+export function parseCidrStrict(text: string): Result<ParsedCIDR, string> {
   const cidr = parseCIDR(text);
   if (isIPError(cidr)) return { ok: false, error: cidr.error };
   if (cidr.legacyLeadingZeros) {

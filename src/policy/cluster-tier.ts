@@ -5,6 +5,8 @@
 // implementation apply any of them, so when their first matching rules agree that is the decision
 // (naming each), and when they disagree the verdict is undetermined rather than a guess.
 // Accept and Deny are final; Pass skips the rest of the tier and hands the flow to the next tier.
+import { assertNever } from '../core/assert-never.ts';
+import type { Protocol } from '../core/traffic.ts';
 import { cidrContainsIP } from './cidr.ts';
 import type { DirectionQuery, EvalContext } from './evaluate.ts';
 import { type CompiledSelector, selectorMatches } from './labels.ts';
@@ -16,7 +18,6 @@ import type {
   CompiledClusterRule,
   Endpoint,
   PodInfo,
-  Protocol,
   RuleRef,
   Undetermined,
 } from './types.ts';
@@ -161,8 +162,4 @@ export function decideClusterTier(
     return { kind: 'decided', action, by: decided.map((r) => r.ref) };
   }
   return { kind: 'none' };
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected case ${JSON.stringify(x)}`);
 }

@@ -8,6 +8,7 @@ import type {
   ClusterNetworkPolicyRule,
   LabelSelector,
 } from '../core/k8s.ts';
+import type { Protocol } from '../core/traffic.ts';
 import { parseCidrStrict } from './cidr.ts';
 import type { PolicyIssue } from './compile.ts';
 import { type CompiledSelector, compileSelector, EVERYTHING } from './labels.ts';
@@ -23,7 +24,6 @@ import {
   clusterPolicyRef,
   type Direction,
   type PolicyRef,
-  type Protocol,
 } from './types.ts';
 
 export type ClusterCompileResult =

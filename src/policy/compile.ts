@@ -7,6 +7,7 @@ import type {
   NetworkPolicyPeer,
   NetworkPolicyPort,
 } from '../core/k8s.ts';
+import { PROTOCOLS, type Protocol } from '../core/traffic.ts';
 import { parseCidrStrict } from './cidr.ts';
 import { compileSelector, EVERYTHING, type SelectorIssue } from './labels.ts';
 import type {
@@ -20,9 +21,7 @@ import type {
   PolicyRef,
   PortMatcher,
   PortSet,
-  Protocol,
 } from './types.ts';
-import { PROTOCOLS } from './types.ts';
 
 export interface PolicyIssue {
   readonly field: string;

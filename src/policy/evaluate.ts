@@ -2,7 +2,9 @@
 // Each direction is decided by a pipeline of tiers: ClusterNetworkPolicy's Admin tier, NetworkPolicy,
 // ClusterNetworkPolicy's Baseline tier. A tier allows or denies (final), passes (Pass rules: on to the
 // next tier), has no opinion, or cannot decide offline; when no tier decides, traffic is allowed.
+import { assertNever } from '../core/assert-never.ts';
 import type { Labels } from '../core/k8s.ts';
+import type { Protocol } from '../core/traffic.ts';
 import { ipBlockContains } from './cidr.ts';
 import { clusterSubjectSelects, decideClusterTier } from './cluster-tier.ts';
 import { type CompiledSelector, selectorMatches } from './labels.ts';
@@ -19,7 +21,6 @@ import type {
   PodInfo,
   PolicyRef,
   PortMatcher,
-  Protocol,
   RuleRef,
   Traffic,
   Undetermined,
@@ -116,7 +117,7 @@ export function peerMatches(
         ctx.profile.ipBlockMatchesPodIPs.value && other.pod.ips.some((ip) => ipBlockContains(peer.block, ip))
       );
     default:
-      return assertNeverPeer(peer);
+      return assertNever(peer, 'peer');
   }
 }
 
@@ -145,7 +146,7 @@ export function portMatches(
     case 'named-port':
       return resolveNamedPort(destination, m.name, protocol) === port;
     default:
-      return assertNeverPort(m);
+      return assertNever(m, 'port matcher');
   }
 }
 
@@ -210,10 +211,10 @@ export function clusterTierDecision(
         case 'Pass':
           return { kind: 'pass', by: o.by };
         default:
-          return assertNeverDecision(o.action);
+          return assertNever(o.action, 'tier decision');
       }
     default:
-      return assertNeverDecision(o);
+      return assertNever(o, 'tier decision');
   }
 }
 
@@ -269,7 +270,7 @@ export function foldTiers(decisions: Iterable<TierDecision>): DirectionVerdict {
       case 'no-opinion':
         continue;
       default:
-        return assertNeverDecision(d);
+        return assertNever(d, 'tier decision');
     }
   }
   return { isolated: false, allowed: true, allowedBy: [], isolatedBy: [], ...passed() };
@@ -322,14 +323,4 @@ export function evaluate(
         )
       : EXTERNAL_INGRESS;
   return { allowed: egress.allowed && ingress.allowed, egress, ingress };
-}
-
-function assertNeverPeer(x: never): never {
-  throw new Error(`unexpected peer ${JSON.stringify(x)}`);
-}
-function assertNeverPort(x: never): never {
-  throw new Error(`unexpected port matcher ${JSON.stringify(x)}`);
-}
-function assertNeverDecision(x: never): never {
-  throw new Error(`unexpected tier decision ${JSON.stringify(x)}`);
 }

@@ -1,5 +1,7 @@
 // Explanations: a verdict in words a person debugging a policy can act on. Pure functions of the
 // verdict and the traffic; the "near misses" say, for a denial, why each rule did not match.
+import { assertNever } from '../core/assert-never.ts';
+import type {} from '../core/traffic.ts';
 import {
   clusterPoliciesSelecting,
   clusterTierDecision,
@@ -264,8 +266,4 @@ export function explain(ctx: EvalContext, traffic: Traffic, verdict: Verdict): s
     );
   }
   return lines;
-}
-
-function assertNever(x: never): never {
-  throw new Error(`unexpected case ${JSON.stringify(x)}`);
 }

@@ -6,6 +6,7 @@
 //   absent  -> the caller decides (podSelector absent in a peer = "all pods"; see compile.ts)
 //   {}      -> everything
 //   set     -> the requirements below
+import { assertNever } from '../core/assert-never.ts';
 import type { LabelSelector, Labels } from '../core/k8s.ts';
 
 export type Operator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
@@ -120,8 +121,4 @@ export function formatSelector(selector: CompiledSelector): string {
       }
     })
     .join(',');
-}
-
-export function assertNever(x: never): never {
-  throw new Error(`unexpected case: ${JSON.stringify(x)}`);
 }

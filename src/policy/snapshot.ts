@@ -9,6 +9,7 @@ import {
   type NetworkPolicy,
   type Pod,
 } from '../core/k8s.ts';
+import { PROTOCOLS, type Protocol } from '../core/traffic.ts';
 import { parseIpLiteral } from './cidr.ts';
 import { compilePolicy, type PolicyIssue } from './compile.ts';
 import { compileClusterPolicy } from './compile-cluster.ts';
@@ -22,8 +23,6 @@ import {
   type NamespaceInfo,
   type ParsedIP,
   type PodInfo,
-  PROTOCOLS,
-  type Protocol,
   podKey,
 } from './types.ts';
 

@@ -5,17 +5,10 @@
 //   verdict  - allowed or not, per direction, with the reasons
 //   class    - pods that behave identically under every policy (expect/classes.ts)
 import type { Labels } from '../core/k8s.ts';
+import type { Protocol } from '../core/traffic.ts';
 import type { CompiledSelector } from './labels.ts';
 
-export type Protocol = 'TCP' | 'UDP' | 'SCTP';
-export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
 export type Direction = 'ingress' | 'egress';
-
-/** A port and its protocol: what is probed and what a verdict is about. */
-export interface PortSpec {
-  readonly port: number;
-  readonly protocol: Protocol;
-}
 
 /** `namespace/name`: a pod, or a workload template's pod (`ns/deployment-web`). */
 export type PodKey = string & { readonly __brand: 'PodKey' };

@@ -1,5 +1,5 @@
 // Durations on the command line, as Go and kubectl write them: `500ms`, `1s`, `2m`, `1h`, `1m30s`, `1.5s`.
-import { err, ok, type Result } from './result.ts';
+import { err, ok, type Result } from '../core/result.ts';
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART_RE = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/y;

@@ -2,6 +2,7 @@
 // mean "blocked" (alone or mixed: a policy that REJECTs answers with a timeout when the kernel
 // rate-limits its ICMP); an `error` (EHOSTUNREACH, EMFILE, ...) says nothing about policy and is never
 // counted as blocked, and neither is a probe whose attempts mix an error or a connection with a block.
+import { assertNever } from '../core/assert-never.ts';
 
 /** One attempt of one probe. */
 export type ProbeOutcome =
@@ -86,8 +87,4 @@ export function isBlocked(final: FinalOutcome): boolean {
  */
 export function isFlaky(final: FinalOutcome): boolean {
   return (final.kind === 'connected' && final.failedAttempts > 0) || final.kind === 'mixed';
-}
-
-export function assertNever(x: never): never {
-  throw new TypeError(`unexpected value: ${JSON.stringify(x)}`);
 }

@@ -8,11 +8,9 @@
 // The header tokens are positional and always present. The host is an IPv4 or IPv6 literal without
 // brackets: the port is after the LAST colon, so IPv6 needs no escaping. Protocol case is ignored.
 import { isIP } from 'node:net';
+import { err, ok, type Result } from '../core/result.ts';
+import { isProtocol, type Protocol } from '../core/traffic.ts';
 import { ProbeFormatError } from './errors.ts';
-import { err, ok, type Result } from './result.ts';
-
-export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
 
 export const DEFAULT_TIMEOUT_MS = 1000;
 export const DEFAULT_ATTEMPTS = 1;
@@ -137,10 +135,6 @@ function parseProbe(token: string): Result<ProbeSpec, string> {
   const portText = token.slice(colon + 1, slash);
   if (!UINT_RE.test(portText)) return err(`port '${portText}' is not a number`);
   return ok({ id: token.slice(0, eq), host: token.slice(eq + 1, colon), port: Number(portText), protocol });
-}
-
-export function isProtocol(s: string): s is Protocol {
-  return (PROTOCOLS as readonly string[]).includes(s);
 }
 
 function checkProbe(p: ProbeSpec): string | undefined {

@@ -1,9 +1,7 @@
 // `--port PORT[/PROTO]` values of `agent serve`: protocol case-insensitive, TCP by default.
-import type { PortSpec } from '../policy/types.ts';
-import { isProtocol } from './plan.ts';
-import { err, ok, type Result } from './result.ts';
-
-export type { PortSpec } from '../policy/types.ts';
+import { err, ok, type Result } from '../core/result.ts';
+import type { PortSpec } from '../core/traffic.ts';
+import { isProtocol } from '../core/traffic.ts';
 
 export function parsePortSpec(text: string): Result<PortSpec, string> {
   const m = /^([0-9]{1,5})(?:\/([A-Za-z]+))?$/.exec(text.trim());
@@ -13,8 +11,4 @@ export function parsePortSpec(text: string): Result<PortSpec, string> {
   const protocol = (m[2] ?? 'TCP').toUpperCase();
   if (!isProtocol(protocol)) return err(`protocol '${m[2] ?? ''}' in '${text}' is not TCP, UDP or SCTP`);
   return ok({ port, protocol });
-}
-
-export function formatPortSpec(p: PortSpec): string {
-  return `${p.port}/${p.protocol}`;
 }

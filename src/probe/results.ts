@@ -14,11 +14,11 @@
 // Causes go to a table so that a repeated errno costs 2 bytes per attempt; the table is bounded
 // (MAX_CAUSES entries of at most MAX_CAUSE_LENGTH bytes, overflow folded into `other`), which is what
 // makes the worst case of a plan computable before it runs (see worstCaseResultBytes).
+import { assertNever } from '../core/assert-never.ts';
+import { err, ok, type Result } from '../core/result.ts';
 import { ProbeFormatError } from './errors.ts';
 import type { ProbeOutcome, ProbeResult } from './outcome.ts';
-import { assertNever } from './outcome.ts';
 import type { ProbePlan } from './plan.ts';
-import { err, ok, type Result } from './result.ts';
 
 export const RESULTS_MAGIC = 'netaudit-probe';
 /** Written instead of results when the agent could not run the plan: `netaudit-probe error: <why>`. */

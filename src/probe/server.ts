@@ -13,9 +13,9 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { err, ok, type Result } from '../core/result.ts';
+import type { PortSpec } from '../core/traffic.ts';
 import { BindError, errnoCode } from './errors.ts';
-import type { PortSpec } from './ports.ts';
-import { err, ok, type Result } from './result.ts';
 
 export interface ServeOptions {
   readonly logger: Logger;

@@ -1,6 +1,8 @@
 // Splits a plan so that each part's results fit in one termination message, whatever the outcomes:
 // the caller launches one client pod per part. Pure.
 
+import { err, ok, type Result } from '../core/result.ts';
+import type {} from '../core/traffic.ts';
 import { ProbeFormatError } from './errors.ts';
 import {
   encodePlan,
@@ -11,7 +13,6 @@ import {
   planHeader,
   validatePlan,
 } from './plan.ts';
-import { err, ok, type Result } from './result.ts';
 import {
   causeTableBytes,
   resultHeaderBytes,

@@ -1,11 +1,12 @@
 // A compact fixture language for engine tests: pods("x/a", "x/b"), namespaces, policies as API objects.
 
 import type { Namespace, NetworkPolicy, NetworkPolicySpec, Pod } from '../../src/core/k8s.ts';
+import type { Protocol } from '../../src/core/traffic.ts';
 import { parseIpLiteral } from '../../src/policy/cidr.ts';
 import { type EvalContext, evaluate } from '../../src/policy/evaluate.ts';
 import { type CniProfile, PROFILES } from '../../src/policy/profiles.ts';
 import { buildSnapshot, type ClusterSnapshot, evalContext } from '../../src/policy/snapshot.ts';
-import type { Endpoint, PodInfo, Protocol, Verdict } from '../../src/policy/types.ts';
+import type { Endpoint, PodInfo, Verdict } from '../../src/policy/types.ts';
 
 export interface PodOptions {
   labels?: Record<string, string>;

@@ -2,8 +2,9 @@
 // engine's inverted index to: container ports, numeric ports of the ingress rules of its namespace's
 // policies, numeric ports of every egress rule whose peers reach it; for an external target, the
 // numeric ports of every egress rule (80/TCP when there are none).
+import type { PortSpec } from '../../src/core/traffic.ts';
 import { type EvalContext, peerMatches } from '../../src/policy/evaluate.ts';
-import type { CompiledPolicy, CompiledRule, Endpoint, PortSpec } from '../../src/policy/types.ts';
+import type { CompiledPolicy, CompiledRule, Endpoint } from '../../src/policy/types.ts';
 
 function numeric(rules: readonly CompiledRule[], out: PortSpec[]): void {
   for (const rule of rules) {

@@ -11,11 +11,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { ensureLabUp, labCommand, labEnforcer } from '../../../lab/lab.ts';
+import type { Protocol } from '../../../src/core/traffic.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
 import { parseManifests } from '../../../src/model/manifests.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 import { podInfo } from '../../../src/policy/snapshot.ts';
-import type { Protocol } from '../../../src/policy/types.ts';
 import {
   applyFile,
   applyText,

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { NetworkPolicy, Pod } from '../../../src/core/k8s.ts';
+import type { Protocol } from '../../../src/core/traffic.ts';
 import { diffAnalyses } from '../../../src/expect/diff.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
-import type { Protocol } from '../../../src/policy/types.ts';
 import { clusterArb, policyArb } from '../../support/arbitraries.ts';
 import { ns, policy, upstreamModel } from '../../support/fixtures.ts';
 

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
+import type { PortSpec } from '../../../src/core/traffic.ts';
 import { FactoredDecoder } from '../../../src/expect/decode.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
 import { type FactoredAnalysisWithCluster, writeFactored } from '../../../src/expect/factored.ts';
@@ -15,7 +16,6 @@ import {
   type Endpoint,
   formatPolicyRef,
   formatRuleRef,
-  type PortSpec,
 } from '../../../src/policy/types.ts';
 import { externalTargets } from '../../support/arbitraries.ts';
 import { clusterWithCnpArb } from '../../support/cluster-arbitraries.ts';

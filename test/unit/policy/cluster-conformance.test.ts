@@ -13,11 +13,12 @@ import type {
   NetworkPolicy,
   Pod,
 } from '../../../src/core/k8s.ts';
+import type { Protocol } from '../../../src/core/traffic.ts';
 import { ExpectationEngine } from '../../../src/expect/engine.ts';
 import { evaluate } from '../../../src/policy/evaluate.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 import { buildSnapshot, evalContext, podInfo } from '../../../src/policy/snapshot.ts';
-import { formatRuleRef, type Protocol, type Verdict } from '../../../src/policy/types.ts';
+import { formatRuleRef, type Verdict } from '../../../src/policy/types.ts';
 
 const HOUSES = {
   gryffindor: 'harry-potter',

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NetworkPolicy } from '../../../src/core/k8s.ts';
-import type { Protocol } from '../../../src/policy/types.ts';
+import type { Protocol } from '../../../src/core/traffic.ts';
 import { name, ns, policy, reachabilityDiff, upstreamModel, world } from '../../support/fixtures.ts';
 
 const model = upstreamModel();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type {} from '../../../src/core/assert-never.ts';
 import {
   type FinalOutcome,
   finalOutcome,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import type {} from '../../../src/core/traffic.ts';
 import {
   decodePlan,
   encodePlan,

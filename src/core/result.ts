@@ -1,5 +1,4 @@
 // Errors as values: decoders and validators return a Result instead of throwing on bad input.
-// (Local to src/probe for now; the lead may move it to a shared module.)
 
 export type Result<T, E> =
   | { readonly ok: true; readonly value: T }
