@@ -1,7 +1,7 @@
-// Equivalence classes (DESIGN section 4). Two pods behave identically under every policy when they
-// share: namespace, their labels projected onto the keys any pod selector reads, the values of the
-// named ports any rule mentions, which ipBlocks their IPs fall in (when the profile lets ipBlocks match
-// pods), and their container ports (which decide the ports probed by default).
+// Equivalence classes. Two pods behave identically under every policy when they share: namespace, their
+// labels projected onto the keys any pod selector reads, the values of the named ports any rule mentions,
+// which ipBlocks their IPs fall in (when the profile lets ipBlocks match pods), and their container ports
+// (which decide the ports probed by default).
 import { PROTOCOLS, type Protocol } from '../core/traffic.ts';
 import { ipBlockContains } from '../policy/cidr.ts';
 import { selectorKeys } from '../policy/labels.ts';

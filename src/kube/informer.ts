@@ -1,4 +1,4 @@
-// A watch that survives everything the API server does (see issue #6 and DEPENDENCIES.md):
+// A watch that survives everything the API server does:
 //  - 410 Gone: client-node relists (through our rate-limited list function);
 //  - a silent dead stream: client-node's 30 s inactivity timeout re-watches; on top, a watchdog
 //    restarts a watch that saw no connect, event or bookmark for `watchdogMs` (2 minutes);

@@ -181,7 +181,8 @@ export function checkObject(raw: unknown, info: KindInfo, ref: ObjectRef): Check
       const object: Pod = {
         apiVersion: 'v1',
         kind: 'Pod',
-        // CONTRACT (DESIGN.md section 8): pods of workload templates are named `<lower-case kind>-<name>`.
+        // A contract (outputs and --from/--to name them so): a workload template's pod is named
+        // `<lower-case kind>-<name>`.
         metadata: { name: `${info.kind.toLowerCase()}-${ref.name}`, namespace: ns, labels },
         spec: defaultPodSpec(template.spec),
       };

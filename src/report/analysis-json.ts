@@ -1,7 +1,7 @@
-// `netaudit analyze -o json` (CONTRACT, DESIGN section 8): {verdicts: [{from, to, port, protocol, allowed,
-// egress: {isolated, allowedBy}, ingress: {isolated, allowedBy}}]}; with --classes, {classes, verdicts}
-// between class ids. Fields beyond the contract are additions only (ClusterNetworkPolicy: `tier`,
-// `deniedBy`, `passedBy`, `undetermined`, present only when one took part).
+// `netaudit analyze -o json`, a contract that scripts read (docs/analyze-output.md): {verdicts: [{from, to,
+// port, protocol, allowed, egress: {isolated, allowedBy}, ingress: {isolated, allowedBy}}]}; with
+// --classes, {classes, verdicts} between class ids. Fields beyond the contract are additions only
+// (ClusterNetworkPolicy: `tier`, `deniedBy`, `passedBy`, `undetermined`, present only when one took part).
 import type { ManifestIssue } from '../errors.ts';
 import type { ClassVerdict, PodVerdict } from '../expect/cells.ts';
 import { type DirectionVerdict, formatPolicyRef, formatRuleRef, type Verdict } from '../policy/types.ts';

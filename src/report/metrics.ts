@@ -1,6 +1,6 @@
-// Prometheus metrics (names are a CONTRACT, DESIGN section 6). A private Registry per controller, so
-// tests build fresh ones. Cardinality is bounded: mismatch series are keyed by namespace pair, port,
-// protocol and kind only, and capped at `maxMismatchSeries`; the rest are folded into one
+// Prometheus metrics (the names are a contract: dashboards and alerts query them). A private Registry per
+// controller, so tests build fresh ones. Cardinality is bounded: mismatch series are keyed by namespace pair,
+// port, protocol and kind only, and capped at `maxMismatchSeries`; the rest are folded into one
 // src_namespace="_other" series per kind (docs/metrics.md).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { enforcingValue, type NodeVerdict } from '../audit/nodes.ts';
