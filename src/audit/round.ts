@@ -147,6 +147,8 @@ export interface RoundReport {
     readonly classes: number;
     readonly nodes: number;
     readonly podsCreated: number;
+    /** Server probe pods kept from an earlier run and probed again (the controller keeps them). */
+    readonly serversReused: number;
     /** Probes a pod-by-pod audit would need (every pod pair and port, from every node). */
     readonly podPairProbes: number;
     readonly savedProbes: number;
@@ -275,7 +277,8 @@ export async function runRound(
   const { started, failed } = await runner.startServers(plan.servers);
   progress({ phase: 'servers', started: started.length, failed: failed.length });
   const tServers = mark();
-  if (options.settleMs > 0) await sleep(options.settleMs);
+  // Servers kept from an earlier round are programmed everywhere already: only new ones need the pause.
+  if (options.settleMs > 0 && started.some((s) => s.fresh)) await sleep(options.settleMs);
   const tSettle = mark();
 
   const externalPorts = new Map(
@@ -402,7 +405,7 @@ export async function runRound(
         clientPod: `${outcome.run.spec.namespace}/${outcome.run.name}`,
         serverPod:
           c.ref.target.kind === 'server'
-            ? `${c.ref.target.server.spec.namespace}/${c.ref.target.server.spec.key}`
+            ? `${c.ref.target.server.spec.namespace}/${c.ref.target.server.name}`
             : undefined,
       });
       if (deaf && !c.verdict.allowed) {
@@ -494,6 +497,7 @@ export async function runRound(
     classes: new Set([...plan.clients.map((c) => c.classId)]).size,
     nodes: input.nodes.length,
     podsCreated: runner.podsCreated,
+    serversReused: started.filter((s) => !s.fresh).length,
     podPairProbes,
     savedProbes: Math.max(0, podPairProbes - probeCount),
   };
@@ -596,7 +600,7 @@ function finding(
     toPods: dstClass?.members.map((m) => m.key) ?? [],
     probePods: {
       client: `${outcome.run.spec.namespace}/${outcome.run.name}`,
-      server: server ? `${server.spec.namespace}/${server.spec.key}` : undefined,
+      server: server ? `${server.spec.namespace}/${server.name}` : undefined,
     },
     explanation: explain(ctx, c.traffic, c.verdict),
   };

@@ -8,6 +8,10 @@ import type { ClientSpec, ServerSpec } from './plan.ts';
 
 export interface StartedServer {
   readonly spec: ServerSpec;
+  /** The pod's name: a server kept across rounds carries a suffix of its own beside the spec's key. */
+  readonly name: string;
+  /** Created for this run (the CNI may still be programming it), not kept from an earlier one. */
+  readonly fresh: boolean;
   /** The server pod as the cluster sees it (labels, IP, named ports). */
   readonly pod: PodInfo;
 }

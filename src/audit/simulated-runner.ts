@@ -81,6 +81,8 @@ export class SimulatedRunner implements ProbeRunner {
     const started = specs.map((spec) => {
       const s: StartedServer = {
         spec,
+        name: spec.key,
+        fresh: true,
         pod: this.podOf({ ...spec, labels: { ...spec.labels } }, spec.containerPorts),
       };
       this.servers.set(spec.key, s);

@@ -41,6 +41,7 @@ import { deleteOrphans, KubeProbeRunner } from '../kube/launcher.ts';
 import { LeaderElector } from '../kube/lease.ts';
 import { LABEL_PROBE } from '../kube/probe-pods.ts';
 import { nodeInfo } from '../kube/read-cluster.ts';
+import { KubeServerSet } from '../kube/server-set.ts';
 import type { Metrics } from '../report/metrics.ts';
 import { nodeReason } from '../report/nodes.ts';
 import { adminDenialsOver, coverSignature } from './admin-cover.ts';
@@ -109,6 +110,9 @@ interface Probed {
 
 const EMPTY_CLUSTER = { namespaces: [], pods: [], policies: [] } as const;
 
+/** Kept server probe pods live at most this long: the admission policy allows probe pods an hour. */
+const SERVER_LIFETIME_SECONDS = 3600;
+
 /** Policy changes awaiting proof of enforcement; beyond this the oldest are forgotten. */
 const MAX_PENDING_ENFORCEMENT = 256;
 
@@ -133,6 +137,8 @@ export class Controller {
   /** Full rounds and canary checks under way (they run side by side). */
   private readonly inFlight = new Set<Promise<void>>();
   private readonly runners = new Set<KubeProbeRunner>();
+  /** Server probe pods kept across the runs of this leadership term. */
+  private servers: KubeServerSet | undefined;
   /** Run ids of the runs under way: a full round's orphan sweep spares them. */
   private readonly activeRuns = new Set<string>();
   private readonly sleepers = new Set<() => void>();
@@ -202,6 +208,8 @@ export class Controller {
         this.standing = [];
         this.standingCells = [];
         for (const runner of this.runners) void runner.cleanup();
+        void this.servers?.cleanup();
+        this.servers = undefined;
         this.wakeAll();
       },
     });
@@ -640,19 +648,27 @@ export class Controller {
     let outcome: RoundOutcome = 'completed';
     let report: RoundReport | undefined;
     let candidates: readonly NodeCandidate[] = [];
-    const runner = new KubeProbeRunner(this.kc, {
-      image: this.options.image,
-      instance: this.options.instance,
-      runId,
-      profile: this.options.profile,
-      concurrency: this.options.concurrency,
-      perSecond: this.options.rate,
-      serverDeadlineSeconds: Math.ceil((this.options.podTimeoutMs * 3 + 180_000) / 1000),
-      clientDeadlineSeconds: clientDeadlineSeconds(this.options),
-      waitTimeoutMs: this.options.podTimeoutMs,
-      pollMs: 1000,
-      logger: log,
-    });
+    const serverDeadlineMs = this.options.podTimeoutMs * 3 + 180_000;
+    const servers = this.keptServers();
+    const canaryNs = this.options.canaryNamespace;
+    servers.claim(runId, (ns) => (kind === 'canary' ? ns === canaryNs : withCanary || ns !== canaryNs));
+    const runner = new KubeProbeRunner(
+      this.kc,
+      {
+        image: this.options.image,
+        instance: this.options.instance,
+        runId,
+        profile: this.options.profile,
+        concurrency: this.options.concurrency,
+        perSecond: this.options.rate,
+        serverDeadlineSeconds: Math.ceil(serverDeadlineMs / 1000),
+        clientDeadlineSeconds: clientDeadlineSeconds(this.options),
+        waitTimeoutMs: this.options.podTimeoutMs,
+        pollMs: 1000,
+        logger: log,
+      },
+      servers,
+    );
     this.runners.add(runner);
     try {
       if (kind === 'full') {
@@ -660,7 +676,7 @@ export class Controller {
         const sweep = deleteOrphans(
           this.kc,
           this.options.instance,
-          [...this.activeRuns],
+          [...this.activeRuns, servers.setId],
           log,
           this.ownersSwept ? [] : this.probedNamespaces(),
         );
@@ -739,6 +755,7 @@ export class Controller {
           },
         },
       );
+      metrics.serversReused.inc(report.summary.serversReused);
       if (!this.informers.every((i) => i.isSynced) || !this.leading) outcome = 'aborted';
     } catch (e) {
       outcome = this.informers.every((i) => i.isSynced) && this.leading ? 'failed' : 'aborted';
@@ -751,6 +768,7 @@ export class Controller {
       this.activeRuns.delete(runId);
       this.trackers.delete(tracker);
       metrics.probePods.inc(runner.podsCreated);
+      servers.release(runId);
     }
     const { changed } = tracker;
     const seconds = (Date.now() - started) / 1000;
@@ -997,12 +1015,32 @@ export class Controller {
     );
   }
 
+  /**
+   * The server set of this leadership term, made on first use. A server lives at most an hour (the
+   * admission policy's bound); one with less left than a round may take is replaced first.
+   */
+  private keptServers(): KubeServerSet {
+    this.servers ??= new KubeServerSet(this.kc, {
+      image: this.options.image,
+      instance: this.options.instance,
+      profile: this.options.profile,
+      concurrency: this.options.concurrency,
+      perSecond: this.options.rate,
+      lifetimeSeconds: SERVER_LIFETIME_SECONDS,
+      minRemainingMs: this.options.podTimeoutMs * 3 + 180_000 + this.options.intervalMs,
+      waitTimeoutMs: this.options.podTimeoutMs,
+      pollMs: 1000,
+      logger: this.options.logger,
+    });
+    return this.servers;
+  }
+
   /** Ends the round cleanly (its probe pods deleted), releases the Lease, stops the watches. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.wakeAll();
-    await Promise.all([...this.runners].map((r) => r.cleanup()));
+    await Promise.all([...[...this.runners].map((r) => r.cleanup()), this.servers?.cleanup()]);
     await Promise.all([...this.inFlight].map((run) => run.catch(() => undefined)));
     await this.elector.stop();
     await Promise.all(this.informers.map((i) => i.stop()));

@@ -2,24 +2,16 @@
 // them by listing with netaudit's run label (no watch per pod, no exec, no logs), reads the client
 // results from the termination message in pod status, and deletes everything it made.
 import * as k8s from '@kubernetes/client-node';
-import PQueue from 'p-queue';
 import type { Logger } from 'pino';
-import type { ClientSpec, ServerSpec } from '../audit/plan.ts';
+import type { ServerSpec } from '../audit/plan.ts';
 import type { ClientOutcome, ClientRun, FailedPod, ProbeRunner, StartedServer } from '../audit/runner.ts';
 import type { CniProfile } from '../policy/profiles.ts';
 import { podInfo } from '../policy/snapshot.ts';
 import { decodeResults } from '../probe/results.ts';
 import { toPod } from './convert.ts';
 import { call, isNotFound, kubeError } from './errors.ts';
-import {
-  clientPod,
-  LABEL_INSTANCE,
-  LABEL_PROBE,
-  LABEL_RUN,
-  ownerConfigMapName,
-  type ProbePodContext,
-  serverPod,
-} from './probe-pods.ts';
+import { deleteRun, ProbePodApi } from './probe-pod-api.ts';
+import { clientPod, LABEL_INSTANCE, LABEL_RUN, type ProbePodContext, serverPod } from './probe-pods.ts';
 
 export interface LauncherOptions {
   readonly image: string;
@@ -43,8 +35,6 @@ const IMAGE_FAILURES = new Set([
   'InvalidImageName',
   'ErrImageNeverPull',
   'ImageInspectError',
-  'ImageNotSupportedByLab',
-  'CommandNotSupportedByLab',
   'CreateContainerConfigError',
   'CreateContainerError',
   'RunContainerError',
@@ -67,63 +57,72 @@ export function isImageFailure(reason: string): boolean {
   return [...IMAGE_FAILURES].some((r) => reason.startsWith(`${r}:`));
 }
 
-export class KubeProbeRunner implements ProbeRunner {
-  private readonly core: k8s.CoreV1Api;
-  private readonly options: LauncherOptions;
-  private readonly queue: PQueue;
-  private readonly owners = new Map<string, Promise<{ name: string; uid: string }>>();
-  private readonly namespaces = new Set<string>();
-  private created = 0;
-  private cleaned = false;
-  /** Set by cleanup(): waits end at once and nothing more is created (shutdown, lost leadership). */
-  private cancelled = false;
+/** Where a run's servers come from when they are kept across runs (see server-set.ts). */
+export interface ServerSource {
+  ensure(
+    specs: readonly ServerSpec[],
+    runId: string,
+  ): Promise<{ started: StartedServer[]; failed: FailedPod[] }>;
+  /** Server pods created on behalf of this run. */
+  createdFor(runId: string): number;
+}
 
-  constructor(kc: k8s.KubeConfig, options: LauncherOptions) {
-    this.core = kc.makeApiClient(k8s.CoreV1Api);
+/** A server pod is settled once it runs with an IP, or has failed for good. */
+export function serverSettled(p: k8s.V1Pod | undefined): boolean {
+  return (
+    p !== undefined &&
+    (podFailure(p) !== undefined ||
+      (p.status?.phase === 'Running' &&
+        !!p.status.podIP &&
+        p.status.containerStatuses?.[0]?.state?.running !== undefined))
+  );
+}
+
+/** The server as probes need it (labels, IP, named ports), or why it cannot serve. */
+export function startedServer(
+  spec: ServerSpec,
+  name: string,
+  pod: k8s.V1Pod | undefined,
+  options: { readonly profile: CniProfile; readonly waitTimeoutMs: number },
+): Omit<StartedServer, 'fresh'> | FailedPod {
+  const failure = pod ? podFailure(pod) : 'the pod disappeared';
+  const failed = (reason: string): FailedPod => ({
+    name,
+    namespace: spec.namespace,
+    node: spec.node,
+    reason,
+  });
+  if (!pod || failure || pod.status?.phase !== 'Running' || !pod.status.podIP)
+    return failed(
+      failure ?? `not running after ${options.waitTimeoutMs} ms (phase ${pod?.status?.phase ?? 'unknown'})`,
+    );
+  const info = podInfo(toPod(pod), options.profile);
+  if (info.kind !== 'pod') return failed('unusable pod status');
+  return { spec, name, pod: info.pod };
+}
+
+export class KubeProbeRunner implements ProbeRunner {
+  private readonly api: ProbePodApi;
+  private readonly options: LauncherOptions;
+  /** Kept across rounds (the controller's): servers come from it instead of being made for this run. */
+  private readonly servers: ServerSource | undefined;
+  private cleaned = false;
+
+  constructor(kc: k8s.KubeConfig, options: LauncherOptions, servers?: ServerSource) {
     this.options = options;
-    this.queue = new PQueue({
+    this.servers = servers;
+    this.api = new ProbePodApi(kc.makeApiClient(k8s.CoreV1Api), {
+      instance: options.instance,
+      runId: options.runId,
       concurrency: options.concurrency,
-      intervalCap: options.perSecond,
-      interval: 1000,
+      perSecond: options.perSecond,
+      logger: options.logger,
+      purpose: 'owns the probe pods of one netaudit round; deleting it deletes them',
     });
   }
 
   get podsCreated(): number {
-    return this.created;
-  }
-
-  /** One owner ConfigMap per namespace; concurrent callers share the same creation. */
-  private owner(namespace: string): Promise<{ name: string; uid: string }> {
-    let owner = this.owners.get(namespace);
-    if (!owner) {
-      owner = this.createOwner(namespace);
-      this.owners.set(namespace, owner);
-    }
-    return owner;
-  }
-
-  private async createOwner(namespace: string): Promise<{ name: string; uid: string }> {
-    const name = ownerConfigMapName(this.options.runId);
-    const body: k8s.V1ConfigMap = {
-      metadata: {
-        name,
-        namespace,
-        labels: {
-          [LABEL_INSTANCE]: this.options.instance,
-          [LABEL_RUN]: this.options.runId,
-          [LABEL_PROBE]: 'owner',
-        },
-        annotations: {
-          'netaudit.io/purpose': 'owns the probe pods of one netaudit round; deleting it deletes them',
-        },
-      },
-      data: { run: this.options.runId },
-    };
-    this.namespaces.add(namespace);
-    const made = await call({ verb: 'create', resource: 'configmaps', namespace, name }, () =>
-      this.core.createNamespacedConfigMap({ namespace, body }),
-    );
-    return { name, uid: made.metadata?.uid ?? '' };
+    return this.api.podsCreated + (this.servers?.createdFor(this.options.runId) ?? 0);
   }
 
   private async context(namespace: string): Promise<ProbePodContext> {
@@ -131,95 +130,41 @@ export class KubeProbeRunner implements ProbeRunner {
       image: this.options.image,
       instance: this.options.instance,
       runId: this.options.runId,
-      owner: await this.owner(namespace),
+      owner: await this.api.owner(namespace),
       serverDeadlineSeconds: this.options.serverDeadlineSeconds,
       clientDeadlineSeconds: this.options.clientDeadlineSeconds,
     };
   }
 
-  private async create(pod: k8s.V1Pod): Promise<string | undefined> {
-    const namespace = pod.metadata?.namespace ?? '';
-    const name = pod.metadata?.name ?? '';
-    if (this.cancelled) return 'cancelled: the round is being shut down';
-    try {
-      await this.queue.add(() => this.core.createNamespacedPod({ namespace, body: pod }));
-      this.created++;
-      return undefined;
-    } catch (e) {
-      return kubeError({ verb: 'create', resource: 'pods', namespace, name }, e).message;
-    }
-  }
-
-  private async list(): Promise<Map<string, k8s.V1Pod>> {
-    const pods = await call({ verb: 'list', resource: 'pods' }, () =>
-      this.core.listPodForAllNamespaces({ labelSelector: `${LABEL_RUN}=${this.options.runId}` }),
-    );
-    return new Map(pods.items.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p]));
-  }
-
-  /** Polls until `done` says every pod is settled, or the timeout; returns the last listing. */
-  private async waitFor(
+  private waitFor(
     keys: readonly string[],
     done: (pod: k8s.V1Pod | undefined) => boolean,
   ): Promise<Map<string, k8s.V1Pod>> {
-    const deadline = Date.now() + this.options.waitTimeoutMs;
-    for (;;) {
-      const pods = await this.list();
-      if (keys.every((k) => done(pods.get(k))) || Date.now() > deadline || this.cancelled) return pods;
-      await new Promise((r) => setTimeout(r, this.options.pollMs));
-    }
+    return this.api.waitFor(keys, done, this.options.waitTimeoutMs, this.options.pollMs);
   }
 
   async startServers(
     specs: readonly ServerSpec[],
   ): Promise<{ started: StartedServer[]; failed: FailedPod[] }> {
+    if (this.servers) return this.servers.ensure(specs, this.options.runId);
     const failed: FailedPod[] = [];
     const createdSpecs: ServerSpec[] = [];
     await Promise.all(
       specs.map(async (spec) => {
-        const error = await this.create(serverPod(await this.context(spec.namespace), spec));
+        const error = await this.api.create(serverPod(await this.context(spec.namespace), spec));
         if (error) failed.push({ name: spec.key, namespace: spec.namespace, node: spec.node, reason: error });
         else createdSpecs.push(spec);
       }),
     );
-    const key = (s: ServerSpec | ClientSpec | ClientRun['spec'], name: string): string =>
-      `${s.namespace}/${name}`;
-    const running = (p: k8s.V1Pod | undefined): boolean =>
-      p !== undefined &&
-      (podFailure(p) !== undefined ||
-        (p.status?.phase === 'Running' &&
-          !!p.status.podIP &&
-          p.status.containerStatuses?.[0]?.state?.running !== undefined));
     const pods = await this.waitFor(
-      createdSpecs.map((s) => key(s, s.key)),
-      running,
+      createdSpecs.map((s) => `${s.namespace}/${s.key}`),
+      serverSettled,
     );
     const started: StartedServer[] = [];
     for (const spec of createdSpecs) {
-      const pod = pods.get(key(spec, spec.key));
-      const failure = pod ? podFailure(pod) : 'the pod disappeared';
-      if (!pod || failure || pod.status?.phase !== 'Running' || !pod.status.podIP) {
-        failed.push({
-          name: spec.key,
-          namespace: spec.namespace,
-          node: spec.node,
-          reason:
-            failure ??
-            `not running after ${this.options.waitTimeoutMs} ms (phase ${pod?.status?.phase ?? 'unknown'})`,
-        });
-        continue;
-      }
-      const info = podInfo(toPod(pod), this.options.profile);
-      if (info.kind !== 'pod') {
-        failed.push({
-          name: spec.key,
-          namespace: spec.namespace,
-          node: spec.node,
-          reason: 'unusable pod status',
-        });
-        continue;
-      }
-      started.push({ spec, pod: info.pod });
+      const up = startedServer(spec, spec.key, pods.get(`${spec.namespace}/${spec.key}`), this.options);
+      if ('reason' in up) failed.push(up);
+      else started.push({ ...up, fresh: true });
     }
     return { started, failed };
   }
@@ -228,7 +173,7 @@ export class KubeProbeRunner implements ProbeRunner {
     const errors = new Map<string, string>();
     await Promise.all(
       runs.map(async (run) => {
-        const error = await this.create(clientPod(await this.context(run.spec.namespace), run));
+        const error = await this.api.create(clientPod(await this.context(run.spec.namespace), run));
         if (error) errors.set(run.name, error);
       }),
     );
@@ -265,54 +210,10 @@ export class KubeProbeRunner implements ProbeRunner {
   }
 
   async cleanup(): Promise<void> {
-    this.cancelled = true;
     if (this.cleaned) return;
     this.cleaned = true;
-    this.queue.clear();
-    await deleteRun(
-      this.core,
-      this.options.instance,
-      [...this.namespaces],
-      `${LABEL_RUN}=${this.options.runId}`,
-      this.options.logger,
-    );
+    await this.api.deleteAll();
   }
-}
-
-/** Deletes probe pods and owners matching `selector` in the namespaces (one call per kind and namespace). */
-async function deleteRun(
-  core: k8s.CoreV1Api,
-  instance: string,
-  namespaces: readonly string[],
-  selector: string,
-  logger: Logger,
-): Promise<void> {
-  const labelSelector = `${LABEL_INSTANCE}=${instance},${selector}`;
-  await Promise.all(
-    namespaces.map(async (namespace) => {
-      for (const [resource, fn] of [
-        [
-          'pods',
-          () => core.deleteCollectionNamespacedPod({ namespace, labelSelector, gracePeriodSeconds: 0 }),
-        ],
-        ['configmaps', () => core.deleteCollectionNamespacedConfigMap({ namespace, labelSelector })],
-      ] as const) {
-        try {
-          await fn();
-        } catch (e) {
-          if (!isNotFound(e))
-            logger.warn(
-              {
-                namespace,
-                resource,
-                err: kubeError({ verb: 'deletecollection', resource, namespace }, e).message,
-              },
-              'cleanup failed',
-            );
-        }
-      }
-    }),
-  );
 }
 
 /**

@@ -13,6 +13,8 @@ export const LABEL_PROBE = 'netaudit.io/probe';
 export const LABEL_INSTANCE = 'netaudit.io/instance';
 export const LABEL_RUN = 'netaudit.io/run';
 export const LABEL_CLASS = 'netaudit.io/class';
+/** On servers kept across rounds: what they were made from (node, labels, ports, image), hashed. */
+export const LABEL_SPEC = 'netaudit.io/spec';
 export const NEVER_READY_GATE = 'netaudit.io/never-ready';
 export const PROBE_UID = 65532;
 
@@ -50,6 +52,7 @@ function podShell(
   role: 'server' | 'client',
   container: k8s.V1Container,
   deadline: number,
+  kept?: KeptServer,
 ): k8s.V1Pod {
   return {
     apiVersion: 'v1',
@@ -58,9 +61,15 @@ function podShell(
       name,
       namespace: spec.namespace,
       // The class's projected labels first, so netaudit's own keys can never be overwritten.
-      labels: { ...spec.labels, ...baseLabels(ctx, role, spec.classId) },
+      labels: {
+        ...spec.labels,
+        ...baseLabels(ctx, role, spec.classId),
+        ...(kept ? { [LABEL_SPEC]: kept.specHash } : {}),
+      },
       annotations: {
-        'netaudit.io/purpose': `netaudit ${role} probe pod for class ${spec.classId}; deleted at the end of the round`,
+        'netaudit.io/purpose': kept
+          ? `netaudit server probe pod for class ${spec.classId}; kept across rounds while netaudit leads, deleted when its class changes or netaudit stops`
+          : `netaudit ${role} probe pod for class ${spec.classId}; deleted at the end of the round`,
       },
       ownerReferences: [
         {
@@ -110,10 +119,17 @@ const resources: k8s.V1ResourceRequirements = {
   limits: { cpu: '200m', memory: '128Mi' },
 };
 
-export function serverPod(ctx: ProbePodContext, spec: ServerSpec): k8s.V1Pod {
+/** A server kept across rounds: its own name (a replacement may run beside it), life and spec hash. */
+export interface KeptServer {
+  readonly name: string;
+  readonly deadlineSeconds: number;
+  readonly specHash: string;
+}
+
+export function serverPod(ctx: ProbePodContext, spec: ServerSpec, kept?: KeptServer): k8s.V1Pod {
   return podShell(
     ctx,
-    spec.key,
+    kept?.name ?? spec.key,
     spec,
     'server',
     {
@@ -129,7 +145,8 @@ export function serverPod(ctx: ProbePodContext, spec: ServerSpec): k8s.V1Pod {
       securityContext: containerSecurity,
       resources,
     },
-    ctx.serverDeadlineSeconds,
+    kept?.deadlineSeconds ?? ctx.serverDeadlineSeconds,
+    kept,
   );
 }
 

@@ -32,6 +32,7 @@ export class Metrics {
   readonly lists: Counter<'resource'>;
   readonly adminDenyRules: Gauge<'namespace'>;
   readonly probePods: Counter;
+  readonly serversReused: Counter;
   readonly events: Counter<'outcome'>;
   private readonly maxSeries: number;
 
@@ -157,6 +158,11 @@ export class Metrics {
     this.probePods = new Counter({
       name: 'netaudit_probe_pods_created_total',
       help: 'Probe pods created',
+      registers,
+    });
+    this.serversReused = new Counter({
+      name: 'netaudit_probe_servers_reused_total',
+      help: 'Server probe pods a run probed again instead of creating them (kept across rounds)',
       registers,
     });
     this.events = new Counter({

@@ -51,13 +51,25 @@ async function canaryChecks(c: RunningController): Promise<number> {
   return metric(await c.metrics(), 'netaudit_canary_checks_total', { outcome: 'completed' }) ?? 0;
 }
 
-/** Runs with probe pods, in one namespace (a full round's pods are in the workloads' namespace) or all. */
-async function probePodRuns(namespace?: string): Promise<Set<string>> {
+/** Probe pods, in one namespace (a full round's pods are in the workloads' namespace) or all. */
+async function probePods(
+  namespace?: string,
+  role?: 'client' | 'server',
+): Promise<{ metadata: { uid: string; labels: Record<string, string> } }[]> {
   const where = namespace ? `/api/v1/namespaces/${namespace}/pods` : '/api/v1/pods';
-  const list = (await request('GET', `${where}?labelSelector=netaudit.io%2Finstance%3Dcontroller`)) as {
-    items: { metadata: { labels: Record<string, string> } }[];
+  const selector = `netaudit.io/instance=controller${role ? `,netaudit.io/probe=${role}` : ''}`;
+  const list = (await request('GET', `${where}?labelSelector=${encodeURIComponent(selector)}`)) as {
+    items: { metadata: { uid: string; labels: Record<string, string> } }[];
   };
-  return new Set(list.items.map((p) => p.metadata.labels['netaudit.io/run'] ?? ''));
+  return list.items;
+}
+
+/**
+ * Runs with probe pods. Client pods exist only while a run is under way; servers are kept across
+ * rounds under their set's label, so `role: 'client'` is what says a round is in flight.
+ */
+async function probePodRuns(namespace?: string, role?: 'client'): Promise<Set<string>> {
+  return new Set((await probePods(namespace, role)).map((p) => p.metadata.labels['netaudit.io/run'] ?? ''));
 }
 
 describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout: 1_800_000 }, () => {
@@ -105,6 +117,27 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
         (e) => e.type === 'Warning' && !(Date.parse(e.eventTime ?? '') < startedAt - 1000),
       ),
       [],
+    );
+  });
+
+  test('server probe pods are kept across rounds: a round without changes probes the same servers again', async () => {
+    const c = main as RunningController;
+    const servers = async () => new Set((await probePods(NS, 'server')).map((p) => p.metadata.uid));
+    const before = await servers();
+    assert.ok(before.size > 0, 'server probe pods stay between rounds');
+    const done = await rounds(c);
+    const reused = metric(await c.metrics(), 'netaudit_probe_servers_reused_total') ?? 0;
+    await waitFor('the next completed round', async () => ((await rounds(c)) > done ? true : undefined), 180_000);
+    const after = await servers();
+    assert.deepEqual(
+      [...before].filter((uid) => !after.has(uid)),
+      [],
+      'every server of the earlier round is still there, none made again',
+    );
+    assert.equal(after.size, before.size, 'no server was added');
+    assert.ok(
+      (metric(await c.metrics(), 'netaudit_probe_servers_reused_total') ?? 0) >= reused + before.size,
+      'the round probed the kept servers again',
     );
   });
 
@@ -198,10 +231,10 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     // Wait for a full round to be under way (probe pods beside the workloads), then take the API server away.
     await waitFor(
       'a round in flight',
-      async () => ((await probePodRuns(NS)).size > 0 ? true : undefined),
+      async () => ((await probePodRuns(NS, 'client')).size > 0 ? true : undefined),
       120_000,
     );
-    const interrupted = await probePodRuns();
+    const interrupted = await probePodRuns(undefined, 'client');
     const state = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as {
       processes: Record<string, { pid: number }>;
     };
@@ -244,8 +277,8 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
       'the interrupted round ended as aborted',
     );
     assert.equal(sumMetric(text, 'netaudit_mismatches'), 0);
-    // Only runs under way may have pods (a round and a canary check): the interrupted ones' were deleted.
-    const runs = await probePodRuns();
+    // Only runs under way may have client pods (a round and a canary check): the interrupted ones' were deleted.
+    const runs = await probePodRuns(undefined, 'client');
     assert.ok(runs.size <= 2, `probe pods of ${runs.size} runs exist`);
     const left = [...interrupted].filter((r) => runs.has(r));
     assert.deepEqual(left, [], 'no probe pod of a run interrupted by the outage is left');
@@ -261,12 +294,10 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     );
     assert.equal(metric(await second.metrics(), 'netaudit_leader'), 0, 'the second replica follows');
     assert.equal(await rounds(second), 0, 'a follower never probes');
+    // Its runs and its kept servers: the new leader deletes them all.
     const oldRuns = await waitFor(
       'the leader mid-round',
-      async () => {
-        const r = await probePodRuns();
-        return r.size > 0 ? r : undefined;
-      },
+      async () => ((await probePodRuns(undefined, 'client')).size > 0 ? await probePodRuns() : undefined),
       120_000,
     );
     await leader.stop('SIGKILL');
@@ -302,10 +333,7 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     const c = second as RunningController;
     const runs = await waitFor(
       'a round in flight',
-      async () => {
-        const r = await probePodRuns();
-        return r.size > 0 ? r : undefined;
-      },
+      async () => ((await probePodRuns(undefined, 'client')).size > 0 ? await probePodRuns() : undefined),
       120_000,
     );
     await c.stop('SIGKILL');
@@ -470,7 +498,7 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     const c = main as RunningController;
     await waitFor(
       'a round in flight',
-      async () => ((await probePodRuns()).size > 0 ? true : undefined),
+      async () => ((await probePodRuns(undefined, 'client')).size > 0 ? true : undefined),
       120_000,
     );
     const code = await c.stop('SIGTERM');

@@ -56,11 +56,14 @@ interface PodItem {
   status?: { phase?: string; containerStatuses?: { restartCount?: number }[] };
 }
 
-/** The run labels of netaudit's probe pods now. */
+/**
+ * The run labels of netaudit's client probe pods now: they exist only while a run is under way
+ * (servers are kept across rounds under their set's label).
+ */
 async function probePodRuns(): Promise<Set<string>> {
   const list = (await request(
     'GET',
-    `/api/v1/pods?labelSelector=${encodeURIComponent('netaudit.io/instance=controller')}`,
+    `/api/v1/pods?labelSelector=${encodeURIComponent('netaudit.io/instance=controller,netaudit.io/probe=client')}`,
   )) as {
     items: { metadata: { labels?: Record<string, string> } }[];
   };
