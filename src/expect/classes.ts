@@ -2,7 +2,7 @@
 // labels projected onto the keys any pod selector reads, the values of the named ports any rule mentions,
 // which ipBlocks their IPs fall in (when the profile lets ipBlocks match pods), and their container ports
 // (which decide the ports probed by default).
-import { PROTOCOLS, type Protocol } from '../core/traffic.ts';
+import { PROTOCOLS, type Protocol, portKey } from '../core/traffic.ts';
 import { ipBlockContains } from '../policy/cidr.ts';
 import { selectorKeys } from '../policy/labels.ts';
 import type { ClusterSnapshot } from '../policy/snapshot.ts';
@@ -125,7 +125,7 @@ export function classKey(pod: PodInfo, projection: Projection): string {
     pod.ips.length === 0
       ? ''
       : projection.ipBlocks.map((b) => (pod.ips.some((ip) => ipBlockContains(b, ip)) ? '1' : '0')).join('');
-  const ports = [...new Set(pod.ports.map((p) => `${p.port}/${p.protocol}`))].sort().join(',');
+  const ports = [...new Set(pod.ports.map(portKey))].sort().join(',');
   return `${pod.namespace}\n${labels.join(',')}\n${named.join(',')}\n${blocks}\n${ports}`;
 }
 

@@ -14,7 +14,7 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { err, ok, type Result } from '../core/result.ts';
-import type { PortSpec } from '../core/traffic.ts';
+import { type PortSpec, portKey } from '../core/traffic.ts';
 import { BindError, errnoCode } from './errors.ts';
 
 export interface ServeOptions {
@@ -104,7 +104,7 @@ export async function serve(
 function dedupe(ports: readonly PortSpec[]): PortSpec[] {
   const seen = new Set<string>();
   return ports.filter((p) => {
-    const key = `${p.port}/${p.protocol}`;
+    const key = portKey(p);
     if (p.port !== 0 && seen.has(key)) return false;
     seen.add(key);
     return true;

@@ -1,4 +1,5 @@
 // Markdown for a pull-request comment: a summary, the issues, and matrices small enough to read.
+import { portKey } from '../core/traffic.ts';
 import type { ManifestIssue } from '../errors.ts';
 import type { Cell } from './matrix-table.ts';
 
@@ -20,7 +21,7 @@ export function markdownIssues(issues: readonly ManifestIssue[]): string {
 export function markdownMatrices(cells: readonly Cell[], maxColumns = 20): string {
   const byPort = new Map<string, Cell[]>();
   for (const c of cells) {
-    const k = `${c.port}/${c.protocol}`;
+    const k = portKey(c);
     byPort.set(k, [...(byPort.get(k) ?? []), c]);
   }
   const out: string[] = [];

@@ -2,12 +2,13 @@
 // columns grouped under their namespace. Colour only when asked (the caller passes isTTY).
 import { styleText } from 'node:util';
 import Table from 'cli-table3';
+import { type Protocol, portKey } from '../core/traffic.ts';
 
 export interface Cell {
   readonly from: string;
   readonly to: string;
   readonly port: number;
-  readonly protocol: string;
+  readonly protocol: Protocol;
   /** true = allowed, false = denied; a mismatch renders with both expected and observed. */
   readonly allowed: boolean;
   readonly mark?: string;
@@ -39,7 +40,7 @@ function groupRuns(ids: readonly string[]): { group: string; count: number }[] {
 export function renderMatrices(cells: readonly Cell[], options: TableOptions): string {
   const byPort = new Map<string, Cell[]>();
   for (const c of cells) {
-    const k = `${c.port}/${c.protocol}`;
+    const k = portKey(c);
     const list = byPort.get(k) ?? [];
     list.push(c);
     byPort.set(k, list);
