@@ -127,7 +127,11 @@ describe('netaudit controller (lab, least-privilege ServiceAccount)', { timeout:
     assert.ok(before.size > 0, 'server probe pods stay between rounds');
     const done = await rounds(c);
     const reused = metric(await c.metrics(), 'netaudit_probe_servers_reused_total') ?? 0;
-    await waitFor('the next completed round', async () => ((await rounds(c)) > done ? true : undefined), 180_000);
+    await waitFor(
+      'the next completed round',
+      async () => ((await rounds(c)) > done ? true : undefined),
+      180_000,
+    );
     const after = await servers();
     assert.deepEqual(
       [...before].filter((uid) => !after.has(uid)),
