@@ -7,10 +7,20 @@
 // kubectl does); each element of a top-level object's `items` array is an item of its own, and the
 // document's text then has `"items": []` in their place.
 //
+// Unread values (optional, `fieldsFor`): inside a List item whose `kind` comes before them (as
+// kubectl writes every object), the value of a field netaudit never reads for that kind that is an
+// object or an array (managedFields, annotations, env, volumes, status conditions: most of a pod's
+// bytes) is validated as strict JSON here (json-skip.ts) and written `{}` or `[]` in the item's text,
+// with its newlines, so that lines stay true. A value it cannot certainly validate (a syntax error,
+// a value crossing a chunk's end) is kept whole, for JSON.parse to read or report as before.
+//
 // Duplicate keys: JSON.parse keeps the last of them silently, where the API server reports them. The
 // scan already stops at every key, so it also keeps a 32-bit hash of each object's keys; a piece
 // where two keys of one object hash alike (or a key holds an escape, whose meaning the bytes do not
 // show) is marked `suspectKeys`, and only such pieces are searched exactly (json-duplicates.ts).
+
+import { FALSE, literalEnd, NULL, numberEnd, skipJsonValue, skipped, stringEnd, TRUE } from './json-skip.ts';
+import type { Fields } from './read-fields.ts';
 
 export interface JsonItem {
   readonly type: 'item';
@@ -54,6 +64,13 @@ export type JsonPiece = JsonItem | JsonDocument | JsonSplitError;
  * they come first), so that the items can be read before the document ends.
  */
 export type HeadListener = (document: number, field: 'kind' | 'apiVersion', value: string) => void;
+
+export interface SplitOptions {
+  /** The fields read of an object of this kind; other fields' object and array values are cut out. */
+  readonly fieldsFor?: (kind: string) => Fields;
+  /** Items whole in the buffer are read in one tight pass (default); false: by the scan only (tests). */
+  readonly fast?: boolean;
+}
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -104,10 +121,65 @@ function hashKey(buf: Uint8Array, from: number, to: number): number | undefined 
 const LOWER_U = 0x75;
 const SLASH = 0x2f;
 
+/**
+ * What is read below an open object or array of an item: everything (ALL), nothing (SKIP, for a
+ * value about to open), not yet known (PENDING: an item's top before its `kind`), or the key hashes
+ * of the fields read, each with what is read below it.
+ */
+type ReadNode = number | Map<number, ReadNode>;
+const ALL = 0;
+const SKIP = 1;
+const PENDING = 2;
+
+function hashString(s: string): number {
+  return hashKey(new TextEncoder().encode(s), 0, s.length) as number;
+}
+
+function compileFields(fields: Fields): ReadNode {
+  if (fields === true) return ALL;
+  const out = new Map<number, ReadNode>();
+  for (const [key, below] of Object.entries(fields)) {
+    const h = hashString(key);
+    // Two names alike: read both whole (never happens with Kubernetes' field names).
+    out.set(h, out.has(h) ? ALL : compileFields(below));
+  }
+  return out;
+}
+
+const KIND_HASH = hashString('kind');
+const ZERO_TEXT = new Uint8Array([0x30]);
+
+/** fastItem's states, as json-skip.ts's. */
+const F_VALUE = 0;
+const F_KEY_OR_CLOSE = 1;
+const F_KEY = 2;
+const F_COLON = 3;
+const F_AFTER = 4;
+const F_VALUE_OR_CLOSE = 5;
+/** Items nested deeper, or with an object of more keys, go to the scan instead. */
+const FAST_DEPTH = 64;
+const FAST_KEYS = 32;
+const FAST_TYPES = new Uint8Array(FAST_DEPTH);
+const FAST_KEYS_FROM = new Int32Array(FAST_DEPTH);
+const MINUS = 0x2d;
+const ZERO = 0x30;
+const NINE = 0x39;
+const LOWER_T = 0x74;
+const LOWER_F = 0x66;
+const LOWER_N = 0x6e;
+
 /** Longest key or kind value decoded for the checks below; longer ones are neither `items` nor a kind. */
 const MAX_KEY_BYTES = 256;
 
 const decoder = new TextDecoder('utf-8');
+
+function decodeOne(bytes: Uint8Array): string | undefined {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    return undefined; // longer than a string may be
+  }
+}
 
 function decode(parts: readonly Uint8Array[]): string | undefined {
   try {
@@ -150,9 +222,24 @@ export class JsonSplitter {
   private inItems = false;
   private hadItems = false;
   private itemStart = -1;
-  /** The item's bytes before `itemKeep` were moved to `itemParts` (see compact). */
+  /** The item's bytes before `itemKeep` were copied to `itemBytes` (see compact), cut values written empty. */
   private itemKeep = -1;
-  private readonly itemParts: Uint8Array[] = [];
+  private itemBytes = new Uint8Array(1 << 16);
+  private itemLength = 0;
+  /** Unread values: what is read below each open value of an item (by stack depth), per kind. */
+  private readonly fieldsFor: ((kind: string) => Fields) | undefined;
+  private readonly fast: boolean;
+  private readonly kindNodes = new Map<string, ReadNode>();
+  private readonly nodes: ReadNode[] = [];
+  /** What is read of the value after the key just read, and whether that key is the item's `kind`. */
+  private valueNode: ReadNode = ALL;
+  private kindNext = false;
+  /** The fast path's stacks (see fastItem). */
+  private readonly fastNodes: ReadNode[] = [];
+  private readonly fastHashes: number[] = [];
+  private fastCuts = new Int32Array(256);
+  /** After a value was cut out: where the scan goes on (absolute), else -1. */
+  private resume = -1;
   private itemLine = 0;
   private itemIndex = 0;
   /** Depth-1 object keys: the last string read there, whether `:` followed, and whose value is read. */
@@ -173,8 +260,10 @@ export class JsonSplitter {
   private docSuspect = false;
   private itemSuspect = false;
 
-  constructor(onHead?: HeadListener) {
+  constructor(onHead?: HeadListener, options: SplitOptions = {}) {
     this.onHead = onHead;
+    this.fieldsFor = options.fieldsFor;
+    this.fast = options.fast ?? true;
   }
 
   /** Scans one chunk; returns the pieces it completed. */
@@ -233,7 +322,7 @@ export class JsonSplitter {
       this.docStart = upto;
     }
     if (this.itemStart >= 0 && upto > this.itemKeep) {
-      this.itemParts.push(this.bytes(this.itemKeep, upto).slice());
+      this.appendItem(this.bytes(this.itemKeep, upto));
       this.itemKeep = upto;
     }
     let keep = upto;
@@ -296,6 +385,13 @@ export class JsonSplitter {
       this.pos = base + i;
       this.line = line;
       this.token(b, base + i);
+      if (this.resume >= 0) {
+        // A value was cut out: go on after it.
+        i = this.resume - base;
+        this.resume = -1;
+        line = this.line;
+        continue;
+      }
       i++;
     }
     this.line = line;
@@ -313,9 +409,10 @@ export class JsonSplitter {
     } else if (this.inItems && depth === 2 && this.itemStart < 0 && b !== COMMA && b !== CLOSE_ARRAY) {
       this.itemStart = at;
       this.itemKeep = at;
-      this.itemParts.length = 0;
+      this.itemLength = 0;
       this.itemLine = this.line;
       this.itemSuspect = false;
+      if (b === OPEN_OBJECT && this.fast && this.fieldsFor !== undefined && this.fastItem(at)) return;
     }
     const topObject = this.stack[0] === OPEN_OBJECT;
     switch (b) {
@@ -324,6 +421,15 @@ export class JsonSplitter {
         this.stringStart = at;
         this.stringLine = this.line;
         this.stringIsKey = this.expectKey && this.stack[depth - 1] === OPEN_OBJECT;
+        if (
+          this.valueNode === SKIP &&
+          !this.expectKey &&
+          depth >= 3 &&
+          this.itemStart >= 0 &&
+          this.stack[depth - 1] === OPEN_OBJECT &&
+          this.cutString(at)
+        )
+          return;
         if (depth === 1 && topObject && this.colonSeen) this.valueOf = this.lastString;
         return;
       case OPEN_OBJECT:
@@ -335,6 +441,15 @@ export class JsonSplitter {
           this.inItems = true;
           this.hadItems = true;
           this.itemIndex = 0;
+        }
+        if (this.fieldsFor !== undefined && this.itemStart >= 0 && depth >= 2) {
+          let node: ReadNode = b === OPEN_OBJECT ? PENDING : ALL; // the item itself
+          if (depth >= 3) {
+            node = this.stack[depth - 1] === OPEN_OBJECT ? this.valueNode : (this.nodes[depth] ?? ALL);
+            if (node === SKIP && this.cut(b, at)) return;
+            if (node === SKIP || node === PENDING) node = ALL; // kept whole: JSON.parse reads it
+          }
+          this.nodes[depth + 1] = node;
         }
         this.stack.push(b);
         this.openedAt.push(this.line);
@@ -390,7 +505,11 @@ export class JsonSplitter {
   /** A string closed: at depth 1 of an object it is a key or a value (`kind` is reported). */
   private afterString(start: number, end: number): void {
     const depth = this.stack.length;
-    if (this.stringIsKey) this.noteKey(start + 1, end - 1, depth);
+    if (this.stringIsKey) {
+      const h = hashKey(this.buf, start + 1 - this.bufBase, end - 1 - this.bufBase);
+      this.noteKey(h, depth);
+      if (this.fieldsFor !== undefined && this.itemStart >= 0 && depth >= 3) this.readKey(h, depth);
+    } else if (this.kindNext && depth === 3 && this.itemStart >= 0) this.readKind(start, end);
     if (depth === 0) {
       this.endDocument(end);
       return;
@@ -415,9 +534,270 @@ export class JsonSplitter {
     } else this.lastString = s;
   }
 
-  /** Records a key of the innermost object (bytes `from` to `to`); marks the piece if it may repeat. */
-  private noteKey(from: number, to: number, depth: number): void {
-    const h = hashKey(this.buf, from - this.bufBase, to - this.bufBase);
+  /** What is read of the value of the key (hash `h`) just read in the item's object at `depth`. */
+  private readKey(h: number | undefined, depth: number): void {
+    const node = this.nodes[depth] ?? ALL;
+    this.kindNext = false;
+    if (node === PENDING) {
+      // The item's top before its kind: keep what comes, until the kind says what is read.
+      this.valueNode = ALL;
+      this.kindNext = h === KIND_HASH;
+    } else if (typeof node === 'number' || h === undefined) this.valueNode = ALL;
+    else this.valueNode = node.get(h) ?? SKIP;
+  }
+
+  /** The item's kind (the string from `start` to `end`) decides what is read of its fields. */
+  private readKind(start: number, end: number): void {
+    this.kindNext = false;
+    const node = this.kindNode(start, end); // undefined: not a string (JSON.parse reports a bad one)
+    if (node !== undefined) this.nodes[3] = node;
+  }
+
+  /**
+   * Cuts out the value opening with `b` at `at` when it is certainly valid JSON and whole in the
+   * buffer: the item keeps `{}` or `[]` with the value's newlines.
+   */
+  private cut(b: number, at: number): boolean {
+    const end = skipJsonValue(this.buf, at - this.bufBase, this.buf.length);
+    if (end < 0) return false;
+    const lines = skipped.lines;
+    this.appendItem(this.bytes(this.itemKeep, at));
+    const empty = new Uint8Array(lines + 2);
+    empty[0] = b;
+    empty.fill(NEWLINE, 1, lines + 1);
+    empty[lines + 1] = b === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
+    this.appendItem(empty);
+    this.itemKeep = this.bufBase + end;
+    this.line += lines;
+    this.resume = this.bufBase + end;
+    this.expectKey = false;
+    this.valueNode = ALL;
+    return true;
+  }
+
+  /**
+   * The item opening at `at`, read in one tight pass when it is whole in the buffer and valid JSON
+   * (with the cuts, key hashes and lines the scan above would give); false, having changed
+   * nothing, otherwise: then the scan above reads it (and JSON.parse reports what is wrong).
+   */
+  private fastItem(at: number): boolean {
+    const buf = this.buf;
+    const base = this.bufBase;
+    const n = buf.length;
+    const types = FAST_TYPES;
+    const nodes = this.fastNodes;
+    const keysFrom = FAST_KEYS_FROM;
+    const hashes = this.fastHashes;
+    let keyCount = 0;
+    let cutCount = 0;
+    let cuts = this.fastCuts;
+    let i = at - base;
+    let depth = 0;
+    let lines = 0;
+    let suspect = false;
+    let state = F_VALUE;
+    let valueNode: ReadNode = ALL;
+    let kindNext = false;
+    while (i < n) {
+      let b = buf[i] as number;
+      if (b <= 0x20) {
+        for (;;) {
+          if (b === NEWLINE) lines++;
+          else if (b !== SPACE) break;
+          while (
+            i + 4 < n &&
+            buf[i + 1] === SPACE &&
+            buf[i + 2] === SPACE &&
+            buf[i + 3] === SPACE &&
+            buf[i + 4] === SPACE
+          )
+            i += 4;
+          if (++i >= n) return false;
+          b = buf[i] as number;
+        }
+        if (b === TAB || b === RETURN) {
+          i++;
+          continue;
+        }
+        if (b < 0x20) return false;
+      }
+      let cut = 0;
+      let end = -1;
+      switch (state) {
+        case F_VALUE:
+        case F_VALUE_OR_CLOSE: {
+          if (b === CLOSE_ARRAY && state === F_VALUE_OR_CLOSE) break;
+          const inObject = depth > 0 && types[depth - 1] === OPEN_OBJECT;
+          const node: ReadNode =
+            depth === 0 ? PENDING : inObject ? valueNode : (nodes[depth - 1] as ReadNode);
+          if (b === OPEN_OBJECT || b === OPEN_ARRAY) {
+            if (node === SKIP) {
+              end = skipJsonValue(buf, i, n);
+              if (end < 0) return false;
+              cut = b;
+              lines += skipped.lines;
+            } else {
+              if (depth >= FAST_DEPTH) return false;
+              types[depth] = b;
+              nodes[depth] = depth === 0 ? node : node === PENDING ? ALL : node;
+              keysFrom[depth] = keyCount;
+              depth++;
+              state = b === OPEN_OBJECT ? F_KEY_OR_CLOSE : F_VALUE_OR_CLOSE;
+              i++;
+              continue;
+            }
+          } else if (b === QUOTE) {
+            end = stringEnd(buf, i, n);
+            if (end < 0) return false;
+            if (inObject && node === SKIP) cut = QUOTE;
+            else if (kindNext && depth === 1) {
+              const kind = this.kindNode(base + i, base + end);
+              if (kind !== undefined) nodes[0] = kind;
+            }
+          } else if (b === MINUS || (b >= ZERO && b <= NINE)) end = numberEnd(buf, i, n);
+          else if (b === LOWER_T) end = literalEnd(buf, i, n, TRUE);
+          else if (b === LOWER_F) end = literalEnd(buf, i, n, FALSE);
+          else if (b === LOWER_N) end = literalEnd(buf, i, n, NULL);
+          if (end < 0) return false;
+          kindNext = false;
+          if (cut !== 0) {
+            if (cutCount * 4 + 4 > cuts.length) {
+              const grown = new Int32Array(cuts.length * 2);
+              grown.set(cuts);
+              cuts = grown;
+              this.fastCuts = grown;
+            }
+            cuts[cutCount * 4] = i;
+            cuts[cutCount * 4 + 1] = end;
+            cuts[cutCount * 4 + 2] = cut;
+            cuts[cutCount * 4 + 3] = cut === QUOTE ? 0 : skipped.lines;
+            cutCount++;
+          }
+          i = end;
+          state = F_AFTER;
+          continue;
+        }
+        case F_KEY_OR_CLOSE:
+        case F_KEY: {
+          if (b === CLOSE_OBJECT && state === F_KEY_OR_CLOSE) break;
+          if (b !== QUOTE) return false;
+          end = stringEnd(buf, i, n);
+          if (end < 0) return false;
+          const h = hashKey(buf, i + 1, end - 1);
+          const from = keysFrom[depth - 1] as number;
+          if (h === undefined) suspect = true;
+          else {
+            for (let k = from; k < keyCount; k++) if (hashes[k] === h) suspect = true;
+            if (keyCount - from >= FAST_KEYS) return false; // many keys: the scan above uses a Set
+            hashes[keyCount++] = h;
+          }
+          const node = nodes[depth - 1] as ReadNode;
+          kindNext = false;
+          if (node === PENDING) {
+            valueNode = ALL;
+            kindNext = depth === 1 && h === KIND_HASH;
+          } else if (typeof node === 'number' || h === undefined) valueNode = ALL;
+          else valueNode = node.get(h) ?? SKIP;
+          i = end;
+          state = F_COLON;
+          continue;
+        }
+        case F_COLON:
+          if (b !== COLON) return false;
+          state = F_VALUE;
+          i++;
+          continue;
+        default:
+          if (b === COMMA) {
+            state = types[depth - 1] === OPEN_OBJECT ? F_KEY : F_VALUE;
+            i++;
+            continue;
+          }
+          if (b !== CLOSE_OBJECT && b !== CLOSE_ARRAY) return false;
+          break;
+      }
+      // A closing bracket.
+      const open = types[depth - 1];
+      if ((open === OPEN_OBJECT) !== (b === CLOSE_OBJECT)) return false;
+      depth--;
+      if (open === OPEN_OBJECT) keyCount = keysFrom[depth] as number;
+      i++;
+      if (depth === 0) {
+        // The whole item is valid: keep it with its cuts.
+        let keep = at;
+        for (let c = 0; c < cutCount; c++) {
+          const from = base + (cuts[c * 4] as number);
+          this.appendItem(this.bytes(keep, from));
+          const type = cuts[c * 4 + 2] as number;
+          if (type === QUOTE) this.appendItem(ZERO_TEXT);
+          else {
+            const k = cuts[c * 4 + 3] as number;
+            const empty = new Uint8Array(k + 2);
+            empty[0] = type;
+            empty.fill(NEWLINE, 1, k + 1);
+            empty[k + 1] = type === OPEN_OBJECT ? CLOSE_OBJECT : CLOSE_ARRAY;
+            this.appendItem(empty);
+          }
+          keep = base + (cuts[c * 4 + 1] as number);
+        }
+        this.itemKeep = keep;
+        this.itemSuspect = suspect;
+        this.line += lines;
+        this.expectKey = false;
+        this.resume = base + i;
+        this.endItem(base + i);
+        return true;
+      }
+      state = F_AFTER;
+    }
+    return false;
+  }
+
+  /** What is read of an item whose kind is the string from `start` to `end`, if it is one. */
+  private kindNode(start: number, end: number): ReadNode | undefined {
+    const fieldsFor = this.fieldsFor;
+    if (fieldsFor === undefined || end - start > MAX_KEY_BYTES) return undefined;
+    let kind: unknown;
+    try {
+      kind = JSON.parse(decoder.decode(this.bytes(start, end)));
+    } catch {
+      return undefined;
+    }
+    if (typeof kind !== 'string') return undefined;
+    let node = this.kindNodes.get(kind);
+    if (node === undefined) {
+      node = compileFields(fieldsFor(kind));
+      if (this.kindNodes.size < 64) this.kindNodes.set(kind, node);
+    }
+    return node;
+  }
+
+  /** Cuts out the string value opening at `at` when it is valid and whole in the buffer: `0` instead. */
+  private cutString(at: number): boolean {
+    const end = stringEnd(this.buf, at - this.bufBase, this.buf.length);
+    if (end < 0) return false;
+    this.inString = false;
+    this.appendItem(this.bytes(this.itemKeep, at));
+    this.appendItem(ZERO_TEXT);
+    this.itemKeep = this.bufBase + end;
+    this.resume = this.bufBase + end;
+    this.valueNode = ALL;
+    return true;
+  }
+
+  private appendItem(bytes: Uint8Array): void {
+    const need = this.itemLength + bytes.length;
+    if (need > this.itemBytes.length) {
+      const grown = new Uint8Array(Math.max(need, this.itemBytes.length * 2));
+      grown.set(this.itemBytes.subarray(0, this.itemLength));
+      this.itemBytes = grown;
+    }
+    this.itemBytes.set(bytes, this.itemLength);
+    this.itemLength = need;
+  }
+
+  /** Records a key (hash `h`, undefined when it holds an escape) of the innermost object; marks the piece if it may repeat. */
+  private noteKey(h: number | undefined, depth: number): void {
     if (h === undefined) {
       this.suspect();
       return;
@@ -494,8 +874,10 @@ export class JsonSplitter {
     const start = this.itemStart;
     this.itemStart = -1;
     const index = this.itemIndex++;
-    const text = decode([...this.itemParts, this.bytes(this.itemKeep, end)]);
-    this.itemParts.length = 0;
+    this.appendItem(this.bytes(this.itemKeep, end));
+    const text = decodeOne(this.itemBytes.subarray(0, this.itemLength));
+    this.itemLength = 0;
+    if (this.itemBytes.length > 1 << 22) this.itemBytes = new Uint8Array(1 << 16);
     if (text === undefined) {
       this.out.push({
         type: 'error',

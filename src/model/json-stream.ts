@@ -8,9 +8,10 @@ import { formatFieldPath, type PathSegment } from './field-path.ts';
 import type { ItemMemo } from './item-memo.ts';
 import { findDuplicateKeys } from './json-duplicates.ts';
 import { jsonErrorOffset } from './json-error.ts';
-import { type JsonPiece, JsonSplitter } from './json-split.ts';
+import { type JsonPiece, JsonSplitter, type SplitOptions } from './json-split.ts';
 import { isListKind, itemDefaults, type ListDefaults } from './list-kind.ts';
 import type { ManifestLoader, Place, Staged } from './manifest-loader.ts';
+import { fieldsForKind } from './read-fields.ts';
 import { locateLine } from './yaml-locate.ts';
 
 /** Reads the bytes of an object again (from the file) when its lines are asked for later. */
@@ -71,6 +72,19 @@ function textPlace(
   };
 }
 
+/** What a splitter gives, in order: the pieces, and the heads it read (see HeadListener). */
+export type SplitEvent =
+  | JsonPiece
+  | {
+      readonly type: 'head';
+      readonly document: number;
+      readonly field: 'kind' | 'apiVersion';
+      readonly value: string;
+    };
+
+/** The splitter's options for a reader: values of fields netaudit never reads are cut out (json-split.ts). */
+export const SPLIT_OPTIONS: SplitOptions = { fieldsFor: fieldsForKind };
+
 type Pending =
   | { readonly staged: Staged[] }
   | { readonly value: unknown; readonly place: Place; readonly keep: Place };
@@ -88,16 +102,24 @@ export class JsonStreamReader {
 
   private readonly memo: ItemMemo | undefined;
 
-  constructor(loader: ManifestLoader, file: string, reread?: Reread, memo?: ItemMemo) {
+  constructor(
+    loader: ManifestLoader,
+    file: string,
+    reread?: Reread,
+    memo?: ItemMemo,
+    split: SplitOptions = SPLIT_OPTIONS,
+  ) {
     this.loader = loader;
     this.file = file;
     this.reread = reread;
     this.memo = memo;
-    this.splitter = new JsonSplitter((document, field, value) => {
-      const head = this.heads.get(document) ?? {};
-      head[field] = value;
-      this.heads.set(document, head);
-    });
+    this.splitter = new JsonSplitter((document, field, value) => this.head(document, field, value), split);
+  }
+
+  private head(document: number, field: 'kind' | 'apiVersion', value: string): void {
+    const head = this.heads.get(document) ?? {};
+    head[field] = value;
+    this.heads.set(document, head);
   }
 
   push(chunk: Uint8Array): void {
@@ -106,6 +128,18 @@ export class JsonStreamReader {
 
   end(): void {
     for (const piece of this.splitter.end()) this.take(piece);
+    this.endSplit();
+  }
+
+  /** Reads what a splitter elsewhere (a worker thread) gave, in its order; `endSplit()` after the last. */
+  takeSplit(events: readonly SplitEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'head') this.head(e.document, e.field, e.value);
+      else this.take(e);
+    }
+  }
+
+  endSplit(): void {
     // A document cut short after its kind: its items are read as that kind says, as if it had ended.
     const head = this.heads.get(this.pendingDocument);
     if (this.pending.length > 0 && head?.kind !== undefined && isListKind(head.kind, true))
@@ -113,11 +147,28 @@ export class JsonStreamReader {
     this.pending = [];
   }
 
-  private parse(text: string, line: number): { ok: true; value: unknown } | { ok: false } {
+  /**
+   * `original` (an item whose text may have values cut out) gives the text as it is in the input,
+   * so that a syntax error's message and line are those of that text, however the item was cut.
+   */
+  private parse(
+    text: string,
+    line: number,
+    original?: () => string | undefined,
+  ): { ok: true; value: unknown } | { ok: false } {
     try {
       return { ok: true, value: JSON.parse(text) };
     } catch (e: unknown) {
-      const message = e instanceof Error ? e.message : String(e);
+      let message = e instanceof Error ? e.message : String(e);
+      const whole = original?.();
+      if (whole !== undefined && whole !== text) {
+        try {
+          JSON.parse(whole);
+        } catch (w: unknown) {
+          message = w instanceof Error ? w.message : String(w);
+          text = whole;
+        }
+      }
       this.loader.addIssue({
         severity: 'error',
         file: this.file,
@@ -165,7 +216,7 @@ export class JsonStreamReader {
         const recalled = this.memo?.recall(piece.text, keep);
         const parsed = recalled
           ? { ok: true as const, value: undefined }
-          : this.parse(piece.text, piece.line);
+          : this.parse(piece.text, piece.line, () => this.reread?.(piece.offset, piece.bytes));
         if (!parsed.ok) return;
         const place = textPlace(this.file, piece.document, piece.text, piece.line, piece.suspectKeys);
         const stage = (defaults: ListDefaults | undefined): Staged[] => {
