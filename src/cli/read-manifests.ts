@@ -1,15 +1,19 @@
 // Reads the files and folders given to `-f` straight into the manifest loader, streaming JSON: a
 // JSON file (or stdin starting with `{`) is read in chunks and its List items loaded one at a time,
-// so a file larger than a string may be (a 130k-pod List is) is read in bounded memory. YAML is
-// read whole, one file at a time, and its documents one at a time.
+// so a file larger than a string may be (a 130k-pod List is) is read in bounded memory. A JSON
+// file of 16 MiB or more is split in a worker thread (json-read-worker.ts) while this thread parses
+// and checks its pieces: two cores for the two halves of the work. YAML is read whole, one file at
+// a time, and its documents one at a time.
 
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import type { ManifestIssue } from '../errors.ts';
 import type { ItemMemo } from '../model/item-memo.ts';
 import { JsonStreamReader, type Reread } from '../model/json-stream.ts';
 import { type LoadOptions, type LoadResult, ManifestLoader } from '../model/manifest-loader.ts';
 import { addText } from '../model/manifests.ts';
 import { describe, expandPaths, type ReadOptions, STDIN, STDIN_NAME, stripBom } from './files.ts';
+import { TAKEN, type WorkerInput, type WorkerMessage } from './json-read-worker.ts';
 
 export interface ReadManifests {
   readonly load: LoadResult;
@@ -92,13 +96,85 @@ async function readChunks(
   addText(loader, file, stripBom(Buffer.concat(yaml).toString('utf8')));
 }
 
+/** JSON files at least this large are split in a worker thread (starting one costs ~0.1 s). */
+const WORKER_MIN_BYTES = 16 << 20;
+
+const WORKER_URL = new URL(
+  import.meta.url.endsWith('.ts') ? './json-read-worker.ts' : './json-read-worker.js',
+  import.meta.url,
+);
+
+/**
+ * Whether a file is JSON large enough for the worker, and the bytes of its byte-order mark; the
+ * first bytes decide as in readChunks (undefined: read it here).
+ */
+function jsonForWorker(file: string, forceJson: boolean, minBytes: number): { skip: number } | undefined {
+  const fd = openSync(file, 'r');
+  try {
+    if (fstatSync(fd).size < minBytes) return undefined;
+    const head = new Uint8Array(64 << 10);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const bom = hasBom(head.subarray(0, n));
+    const looks = startsLikeJson(head.subarray(bom ? 3 : 0, n));
+    return forceJson || looks === true ? { skip: bom ? 3 : 0 } : undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a JSON file split by a worker thread (json-read-worker.ts); this thread parses and checks. */
+function readInWorker(
+  loader: ManifestLoader,
+  file: string,
+  skip: number,
+  reread: Reread,
+  memo: ItemMemo | undefined,
+): Promise<void> {
+  const reader = new JsonStreamReader(loader, file, reread, memo);
+  const flow = new SharedArrayBuffer(8);
+  const counters = new Int32Array(flow);
+  const worker = new Worker(WORKER_URL, { workerData: { file, skip, flow } satisfies WorkerInput });
+  return new Promise<void>((resolve, reject) => {
+    let done = false;
+    const finish = (error?: unknown): void => {
+      if (done) return;
+      done = true;
+      void worker.terminate();
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    worker.on('message', (m: WorkerMessage) => {
+      if (done) return;
+      try {
+        if (m.type === 'batch') {
+          reader.takeSplit(m.events);
+          Atomics.add(counters, TAKEN, 1);
+          Atomics.notify(counters, TAKEN);
+        } else if (m.type === 'end') {
+          reader.endSplit();
+          finish();
+        } else finish(new Error(m.message));
+      } catch (e: unknown) {
+        finish(e);
+      }
+    });
+    worker.on('error', (e) => finish(e));
+    worker.on('exit', (code) => finish(new Error(`the reading thread stopped (exit code ${code})`)));
+  });
+}
+
 /**
  * Reads every path into one LoadResult: `-` is stdin, folders are walked (see files.ts), and a
  * file reached twice is read once. A path that cannot be read is an issue, never an exception.
  */
 export async function readManifests(
   paths: readonly string[],
-  options: ReadOptions & LoadOptions & { readonly memo?: ItemMemo } = {},
+  options: ReadOptions &
+    LoadOptions & {
+      readonly memo?: ItemMemo;
+      /** JSON files at least this large are split in a worker thread (tests lower it). */
+      readonly workerMinBytes?: number;
+    } = {},
 ): Promise<ReadManifests> {
   const issues: ManifestIssue[] = [];
   const loader = new ManifestLoader(
@@ -107,11 +183,19 @@ export async function readManifests(
   for (const input of await expandPaths(paths, issues)) {
     const file = input === STDIN ? STDIN_NAME : input;
     try {
+      const forceJson = input !== STDIN && input.toLowerCase().endsWith('.json');
+      const inWorker =
+        input === STDIN
+          ? undefined
+          : jsonForWorker(input, forceJson, options.workerMinBytes ?? WORKER_MIN_BYTES);
+      if (input !== STDIN && inWorker !== undefined) {
+        await readInWorker(loader, file, inWorker.skip, rereadFile(input, inWorker.skip), options.memo);
+        continue;
+      }
       const chunks =
         input === STDIN
           ? (options.stdin ?? process.stdin)
           : createReadStream(input, { highWaterMark: CHUNK });
-      const forceJson = input !== STDIN && input.toLowerCase().endsWith('.json');
       await readChunks(
         loader,
         file,
