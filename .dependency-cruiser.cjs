@@ -1,8 +1,6 @@
 // The layers of src/ and the directions imports may take between them (docs/architecture.md,
 // "Layers and the dependency rule"). `npm run depcheck` cruises src/ with these rules; CI runs it
-// after the lint step and fails on any violation not listed in
-// .dependency-cruiser-known-violations.json (violations recorded to be fixed, each one removed
-// from that file when its import is).
+// after the lint step and fails on any violation.
 //
 //   core      src/core, src/policy, src/expect, src/errors.ts  pure: no I/O, no npm package
 //   adapters  src/kube, src/model, src/probe                   the API server, manifests, the probe wire and sockets

@@ -2,10 +2,9 @@
 // mixed over the attempts; an error, or attempts that mix an error or a connection failure with a
 // block, are inconclusive, never a mismatch.
 
+import type { MismatchKind, Observed } from '../core/flow.ts';
 import { formatRuleRef, type Verdict } from '../policy/types.ts';
 import { type FinalOutcome, finalOutcome, type ProbeOutcome } from '../probe/outcome.ts';
-
-export type MismatchKind = 'unexpected-allow' | 'unexpected-deny';
 
 export type Comparison =
   | { readonly kind: 'match'; readonly flaky: boolean }
@@ -17,7 +16,6 @@ export type Comparison =
   | { readonly kind: 'inconclusive'; readonly reason: string };
 
 /** A conclusive observation: `blocked` is refused on some attempts and timeout on the others. */
-export type Observed = 'connected' | 'refused' | 'timeout' | 'blocked';
 
 export function observedOf(final: FinalOutcome): Observed | undefined {
   switch (final.kind) {

@@ -20,9 +20,8 @@
 // Unexpected-deny findings are counted per node (the nodes on the path) but do not change the status:
 // a drop of allowed traffic is a fault, not a lack of enforcement.
 
-import type { Protocol } from '../core/traffic.ts';
+import type { Flow, MismatchKind } from '../core/flow.ts';
 import type { FinalOutcome } from '../probe/outcome.ts';
-import type { MismatchKind } from './compare.ts';
 
 export type NodeStatus = 'enforcing' | 'not-enforcing' | 'partial' | 'not-covered' | 'unknown';
 
@@ -47,16 +46,6 @@ export type NotCovered =
   | { readonly kind: 'pods-failed'; readonly failed: number; readonly reason: string }
   | { readonly kind: 'no-probe' };
 
-/** A denied flow, named for a person: the example a verdict shows. */
-export interface FlowRef {
-  readonly from: string;
-  readonly to: string;
-  readonly port: number;
-  readonly protocol: Protocol;
-  readonly srcNode: string;
-  readonly dstNode: string | undefined;
-}
-
 export type NodeEvidence =
   | { readonly kind: 'not-covered'; readonly why: NotCovered }
   | { readonly kind: 'no-evidence' }
@@ -69,7 +58,7 @@ export type NodeEvidence =
       /** Denied probes this node alone had to enforce that were blocked. */
       readonly held: number;
       /** Up to three leaked flows, for the reason line. */
-      readonly examples: readonly FlowRef[];
+      readonly examples: readonly Flow[];
     };
 
 export interface NodeVerdict {
@@ -92,7 +81,7 @@ export interface NodeCandidate {
   readonly excluded: NotCovered | undefined;
 }
 
-export interface NodeProbe extends FlowRef {
+export interface NodeProbe extends Flow {
   readonly expected: 'allow' | 'deny';
   readonly egressAllowed: boolean;
   readonly ingressAllowed: boolean;
@@ -100,7 +89,7 @@ export interface NodeProbe extends FlowRef {
   readonly conclusive: boolean;
 }
 
-export interface NodeFinding extends FlowRef {
+export interface NodeFinding extends Flow {
   readonly kind: MismatchKind;
   /** The nodes that should have enforced the expectation (deny) or that may have dropped (allow). */
   readonly nodes: readonly string[];
@@ -110,13 +99,13 @@ export interface NodeRoundInput {
   readonly nodes: readonly NodeCandidate[];
   readonly probes: readonly NodeProbe[];
   readonly mismatches: readonly NodeFinding[];
-  readonly inconclusive: readonly Pick<FlowRef, 'srcNode' | 'dstNode'>[];
+  readonly inconclusive: readonly Pick<Flow, 'srcNode' | 'dstNode'>[];
   readonly failedPods: readonly { readonly node: string; readonly reason: string }[];
   /** Nodes the round planned probe pods on (under rotation, a window of the nodes). */
   readonly planned: ReadonlySet<string> | undefined;
 }
 
-const flowKey = (f: FlowRef): string =>
+const flowKey = (f: Flow): string =>
   `${f.from}|${f.to}|${f.port}/${f.protocol}|${f.srcNode}|${f.dstNode ?? ''}`;
 
 /** The one node that alone decides a denied probe, if there is one. */
@@ -133,7 +122,7 @@ export function diagnoseNodes(input: NodeRoundInput): NodeVerdict[] {
   );
   const tally = new Map<
     string,
-    { probes: number; inconclusive: number; leaked: number; held: number; examples: FlowRef[] }
+    { probes: number; inconclusive: number; leaked: number; held: number; examples: Flow[] }
   >();
   const of = (node: string) => {
     let t = tally.get(node);
@@ -194,11 +183,11 @@ function notProbed(node: string, input: NodeRoundInput): NotCovered {
   return { kind: 'no-probe' };
 }
 
-function endsOf(f: Pick<FlowRef, 'srcNode' | 'dstNode'>): string[] {
+function endsOf(f: Pick<Flow, 'srcNode' | 'dstNode'>): string[] {
   return f.dstNode === undefined || f.dstNode === f.srcNode ? [f.srcNode] : [f.srcNode, f.dstNode];
 }
 
-function flowRef(f: FlowRef): FlowRef {
+function flowRef(f: Flow): Flow {
   return {
     from: f.from,
     to: f.to,

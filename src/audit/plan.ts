@@ -8,31 +8,13 @@ import { sortPorts } from '../expect/ports.ts';
 import type { CompiledSelector } from '../policy/labels.ts';
 import { selectorMatches } from '../policy/labels.ts';
 import type { NamedContainerPort } from '../policy/types.ts';
+import type { ClientSpec, ServerSpec } from '../probe/runner.ts';
 
 export interface Guard {
   /** Why pods with these labels in this namespace must not be created, or undefined. */
   readonly namespace: string;
   readonly selector: CompiledSelector;
   readonly reason: string;
-}
-
-export interface ServerSpec {
-  readonly key: string;
-  readonly classId: string;
-  readonly namespace: string;
-  readonly node: string;
-  readonly labels: Labels;
-  /** Named container ports of the class (named-port rules resolve on them) plus every port served. */
-  readonly containerPorts: readonly NamedContainerPort[];
-  readonly listen: readonly PortSpec[];
-}
-
-export interface ClientSpec {
-  readonly key: string;
-  readonly classId: string;
-  readonly namespace: string;
-  readonly node: string;
-  readonly labels: Labels;
 }
 
 export interface SkippedClass {

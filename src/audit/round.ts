@@ -1,11 +1,13 @@
 // One audit round: snapshot -> classes -> plan -> launch servers -> settle -> launch clients ->
 // collect -> compare -> confirm every mismatch by re-probing -> report. The runner is the only part
 // that touches the cluster, so the whole loop runs in unit tests with a simulated runner.
+
+import type { ClassFlow, Finding, Flow } from '../core/flow.ts';
 import type { PortSpec, Protocol } from '../core/traffic.ts';
 import type { PodClass } from '../expect/classes.ts';
 import { ExpectationEngine } from '../expect/engine.ts';
 import type { ExternalTarget } from '../expect/ports.ts';
-import { verdictReasons } from '../expect/reasons.ts';
+import { reasonsOf } from '../expect/reasons.ts';
 import type { EvalContext } from '../policy/evaluate.ts';
 import { explain } from '../policy/explain.ts';
 import { formatIP } from '../policy/ip.ts';
@@ -14,18 +16,18 @@ import type { SnapshotInput } from '../policy/snapshot.ts';
 import type { Endpoint, PodInfo, Traffic, Verdict } from '../policy/types.ts';
 import { type FinalOutcome, finalOutcome } from '../probe/outcome.ts';
 import { makePlan, type ProbePlan, type ProbeSpec, probeId } from '../probe/plan.ts';
+import type {
+  ClientOutcome,
+  ClientRun,
+  ClientSpec,
+  FailedPod,
+  ProbeRunner,
+  StartedServer,
+} from '../probe/runner.ts';
 import { splitPlan } from '../probe/split.ts';
-import { type Comparison, compare, type MismatchKind, type Observed } from './compare.ts';
-import {
-  type ClientSpec,
-  type Guard,
-  type PlanInput,
-  planRound,
-  type SkippedClass,
-  scopeClasses,
-} from './plan.ts';
+import { type Comparison, compare } from './compare.ts';
+import { type Guard, type PlanInput, planRound, type SkippedClass, scopeClasses } from './plan.ts';
 import { type Coverage, rotate } from './rotation.ts';
-import type { ClientOutcome, ClientRun, FailedPod, ProbeRunner, StartedServer } from './runner.ts';
 
 export interface RoundOptions {
   readonly profile: CniProfile;
@@ -79,47 +81,12 @@ interface ProbeRef {
   readonly protocol: Protocol;
 }
 
-export interface Finding {
-  readonly from: string;
-  readonly to: string;
-  readonly port: number;
-  readonly protocol: Protocol;
-  readonly expected: 'allow' | 'deny';
-  readonly observed: Observed;
-  readonly kind: MismatchKind;
-  /** The rules behind the expectation: allowing rules, or the policies that isolate with no rule matching. */
-  readonly because: readonly string[];
-  /** The nodes that should have enforced the expectation (deny) or that may have dropped (allow). */
-  readonly nodes: readonly string[];
-  readonly srcNode: string;
-  readonly dstNode: string | undefined;
-  readonly fromClass: string;
-  readonly toClass: string | undefined;
-  /** The workload pods the probe pods stand for. */
-  readonly fromPods: readonly string[];
-  readonly toPods: readonly string[];
-  readonly probePods: { readonly client: string; readonly server: string | undefined };
-  readonly explanation: readonly string[];
-}
-
-export interface Unsettled {
-  readonly from: string;
-  readonly to: string;
-  readonly port: number;
-  readonly protocol: Protocol;
-  readonly srcNode: string;
-  readonly dstNode: string | undefined;
+export interface Unsettled extends Flow {
   readonly reason: string;
 }
 
 /** One probe of the first pass, with its expectation per direction: what the e2e tests check. */
-export interface ProbeRecord {
-  readonly from: string;
-  readonly to: string;
-  readonly port: number;
-  readonly protocol: Protocol;
-  readonly srcNode: string;
-  readonly dstNode: string | undefined;
+export interface ProbeRecord extends ClassFlow {
   readonly expected: 'allow' | 'deny';
   readonly egressAllowed: boolean;
   readonly ingressAllowed: boolean;
@@ -129,8 +96,6 @@ export interface ProbeRecord {
    * block, or a block seen by a client that reached none of its allowed targets.
    */
   readonly conclusive: boolean;
-  readonly fromClass: string;
-  readonly toClass: string | undefined;
   readonly clientPod: string;
   readonly serverPod: string | undefined;
 }
@@ -191,22 +156,6 @@ const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms)
  */
 export const CONFIRM_SLACK = 2;
 
-/**
- * How long a client pod may live (activeDeadlineSeconds): a re-probe's delay and attempts at their
- * longer timeout, four waves of concurrent probes, and a minute for the pod to start and report.
- */
-export function clientDeadlineSeconds(o: {
-  readonly clientDelayMs: number;
-  readonly timeoutMs: number;
-  readonly attempts: number;
-  readonly confirmAttempts: number;
-}): number {
-  const attempts = Math.max(o.attempts, o.confirmAttempts);
-  return Math.ceil(
-    (o.clientDelayMs * CONFIRM_SLACK + o.timeoutMs * CONFIRM_SLACK * attempts * 4 + 60_000) / 1000,
-  );
-}
-
 function serverEndpoint(s: StartedServer): Endpoint {
   return { kind: 'pod', pod: s.pod };
 }
@@ -214,9 +163,6 @@ function serverEndpoint(s: StartedServer): Endpoint {
 function targetName(t: Target): string {
   return t.kind === 'server' ? t.server.spec.key : `ip:${t.external.text}`;
 }
-
-/** The reasons of an expectation, as findings carry them. */
-export const because = verdictReasons;
 
 export async function runRound(
   input: RoundInput,
@@ -590,7 +536,7 @@ function finding(
     expected: c.verdict.allowed ? 'allow' : 'deny',
     observed: comparison.observed,
     kind: comparison.mismatch,
-    because: because(c.verdict),
+    because: reasonsOf(c.verdict),
     nodes: [...new Set(nodes)],
     srcNode,
     dstNode,

@@ -7,8 +7,7 @@ import type { CniProfile } from '../policy/profiles.ts';
 import { buildSnapshot, evalContext, type SnapshotInput } from '../policy/snapshot.ts';
 import { type Endpoint, type PodInfo, podKey, type Traffic, type Verdict } from '../policy/types.ts';
 import type { ProbeOutcome, ProbeResult } from '../probe/outcome.ts';
-import type { ServerSpec } from './plan.ts';
-import type { ClientOutcome, ClientRun, ProbeRunner, StartedServer } from './runner.ts';
+import type { ClientOutcome, ClientRun, ProbeRunner, ServerSpec, StartedServer } from '../probe/runner.ts';
 
 export interface SimulatedProbe {
   readonly traffic: Traffic;

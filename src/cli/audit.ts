@@ -4,44 +4,33 @@ import { randomBytes } from 'node:crypto';
 import ora from 'ora';
 import pino from 'pino';
 import { guardsFor } from '../audit/guards.ts';
-import { nodeScope, parseNodeSelector } from '../audit/node-scope.ts';
+import { nodeScope } from '../audit/node-scope.ts';
 import { diagnoseNodes, dryRunNodes } from '../audit/nodes.ts';
-import { clientDeadlineSeconds, type RoundProgress, type RoundReport, runRound } from '../audit/round.ts';
-import type { ProbeRunner } from '../audit/runner.ts';
+import { probePodDeadlines } from '../audit/probe-settings.ts';
+import { type RoundProgress, type RoundReport, runRound } from '../audit/round.ts';
 import { SimulatedRunner } from '../audit/simulated-runner.ts';
-import { NetauditError, UsageError } from '../errors.ts';
+import { NetauditError } from '../errors.ts';
 import { loadKubeConfig } from '../kube/config.ts';
 import { deleteOrphans, isImageFailure, KubeProbeRunner } from '../kube/launcher.ts';
 import { readCluster } from '../kube/read-cluster.ts';
+import type { ProbeRunner } from '../probe/runner.ts';
 import { auditJson, auditMarkdown, auditTable } from '../report/audit-report.ts';
-import { parseExternals, parsePorts } from './analyze.ts';
 import { durationFlag } from './duration-flag.ts';
+import type { ProbeFlags } from './probe-flags.ts';
+import { parseProbeSettings } from './probe-settings.ts';
 import { checkProfileFlag, resolveProfile } from './profile-flag.ts';
 
-export interface AuditArgs {
+export interface AuditArgs extends ProbeFlags {
   readonly kubeconfig: string | undefined;
   readonly context: string | undefined;
   readonly namespace: readonly string[];
   readonly output: 'table' | 'json' | 'markdown';
-  readonly port: readonly string[];
-  readonly external: readonly string[];
-  readonly profile: string;
-  readonly image: string;
-  readonly timeout: string;
-  readonly attempts: number;
-  readonly confirmAttempts: number;
   readonly settle: string;
-  readonly clientDelay: string;
-  readonly podTimeout: string;
-  readonly concurrency: number;
-  readonly rate: number;
   readonly instance: string;
   readonly dryRun: boolean;
   readonly includeProbes: boolean;
   readonly details: boolean;
   readonly failOnInconclusive: boolean;
-  readonly tolerateTaints: boolean;
-  readonly nodeSelector: string;
 }
 
 function progressReporter(enabled: boolean): { onProgress: (e: RoundProgress) => void; stop: () => void } {
@@ -73,16 +62,10 @@ function progressReporter(enabled: boolean): { onProgress: (e: RoundProgress) =>
 
 export async function runAudit(args: AuditArgs): Promise<number> {
   checkProfileFlag(args.profile);
-  const ports = args.port.length > 0 ? parsePorts(args.port) : undefined;
-  const externals = parseExternals(args.external);
-  const timeoutMs = durationFlag('timeout', args.timeout);
+  const probe = parseProbeSettings(args);
+  // The pause after servers run, before clients probe them (the controller's --settle is another thing).
   const settleMs = durationFlag('settle', args.settle);
-  const clientDelayMs = durationFlag('client-delay', args.clientDelay);
-  const podTimeoutMs = durationFlag('pod-timeout', args.podTimeout);
-  if (!Number.isInteger(args.attempts) || args.attempts < 1 || args.attempts > 10)
-    throw new UsageError('--attempts must be 1-10');
-  const nodeSelector = parseNodeSelector(args.nodeSelector);
-  if (!nodeSelector.ok) throw new UsageError(`--node-selector: ${nodeSelector.error}`);
+  const deadlines = probePodDeadlines(probe, settleMs);
   const logger = pino(
     { name: 'netaudit', level: process.env.NETAUDIT_LOG_LEVEL ?? 'warn' },
     pino.destination(2),
@@ -110,10 +93,7 @@ export async function runAudit(args: AuditArgs): Promise<number> {
     const cluster = await readCluster(kc);
     if (cluster.clusterPoliciesUnavailable !== undefined)
       logger.info({ resource: 'clusternetworkpolicies' }, cluster.clusterPoliciesUnavailable);
-    scope = nodeScope(cluster.nodes, {
-      tolerateTaints: args.tolerateTaints,
-      nodeSelector: nodeSelector.value,
-    });
+    scope = nodeScope(cluster.nodes, probe.nodeScope);
     const nodes = scope.probe;
     if (nodes.length === 0) {
       throw new NetauditError(
@@ -135,32 +115,27 @@ export async function runAudit(args: AuditArgs): Promise<number> {
     runner = args.dryRun
       ? new SimulatedRunner(roundInput.cluster, profile)
       : new KubeProbeRunner(kc, {
-          image: args.image,
+          image: probe.image,
           instance: args.instance,
           runId,
           profile,
-          concurrency: args.concurrency,
-          perSecond: args.rate,
-          serverDeadlineSeconds: Math.ceil((podTimeoutMs * 3 + settleMs + 120_000) / 1000),
-          clientDeadlineSeconds: clientDeadlineSeconds({
-            clientDelayMs,
-            timeoutMs,
-            attempts: args.attempts,
-            confirmAttempts: args.confirmAttempts,
-          }),
-          waitTimeoutMs: podTimeoutMs,
+          concurrency: probe.concurrency,
+          perSecond: probe.rate,
+          serverDeadlineSeconds: deadlines.serverSeconds,
+          clientDeadlineSeconds: deadlines.clientSeconds,
+          waitTimeoutMs: probe.podTimeoutMs,
           pollMs: 500,
           logger,
         });
     report = await runRound(roundInput, runner, {
       profile,
-      externals,
-      ports,
+      externals: probe.externals,
+      ports: probe.ports,
       namespaces: args.namespace,
-      timeoutMs,
-      attempts: args.attempts,
-      confirmAttempts: args.confirmAttempts,
-      clientDelayMs,
+      timeoutMs: probe.timeoutMs,
+      attempts: probe.attempts,
+      confirmAttempts: probe.confirmAttempts,
+      clientDelayMs: probe.clientDelayMs,
       settleMs,
       onProgress: progress.onProgress,
     });

@@ -2,12 +2,11 @@
 // lists are comma-separated);
 // the implementation loads only when it runs. docs/configuration.md lists them all.
 import type { Argv } from 'yargs';
-import { DEFAULT_EVENT_LIMITS } from '../controller/event-limits.ts';
-import { DEFAULT_IMAGE } from './audit-command.ts';
+import { DEFAULT_EVENT_LIMITS } from '../kube/event-limits.ts';
 import type { CliCommand } from './command.ts';
 import type { ControllerArgs } from './controller.ts';
 import { envBoolean, envList, envNumber, envString } from './env.ts';
-import { PROFILE_CHOICES } from './profile-choices.ts';
+import { probeFlagOptions } from './probe-flags.ts';
 
 /** About 40 s of pod creation at the default --rate 10/s; docs/configuration.md says why. */
 export const DEFAULT_MAX_PROBE_PODS = 400;
@@ -16,7 +15,7 @@ export const controllerCommand: CliCommand = {
   command: 'controller',
   describe: 'Audit continuously: metrics on /metrics, Events, leader election by Lease',
   builder: (y: Argv) =>
-    y
+    probeFlagOptions(y, true)
       .option('listen', {
         type: 'string',
         default: envString('listen', ':9090'),
@@ -49,29 +48,6 @@ export const controllerCommand: CliCommand = {
         default: envList('exclude-namespace'),
         describe: 'Never these namespaces (repeatable)',
       })
-      .option('port', {
-        type: 'string',
-        array: true,
-        default: envList('port'),
-        describe: 'Probe exactly these ports (repeatable)',
-      })
-      .option('external', {
-        type: 'string',
-        array: true,
-        default: envList('external'),
-        describe: 'External target IP[=PORT/PROTO,...] (repeatable)',
-      })
-      .option('profile', {
-        type: 'string',
-        choices: PROFILE_CHOICES,
-        default: envString('profile', 'auto'),
-        describe: 'CNI profile; auto detects Cilium, Calico or kube-router from what runs in the cluster',
-      })
-      .option('image', {
-        type: 'string',
-        default: envString('image', DEFAULT_IMAGE),
-        describe: "Probe image (netaudit's own)",
-      })
       .option('canary', {
         type: 'boolean',
         default: envBoolean('canary', true),
@@ -91,25 +67,6 @@ export const controllerCommand: CliCommand = {
         describe: 'Namespace of the Lease (default: POD_NAMESPACE or netaudit)',
       })
       .option('lease-name', { type: 'string', default: envString('lease-name', 'netaudit-controller') })
-      .option('timeout', {
-        type: 'string',
-        default: envString('timeout', '1s'),
-        describe: 'Connect timeout per attempt',
-      })
-      .option('attempts', { type: 'number', default: envNumber('attempts', 1) })
-      .option('confirm-attempts', { type: 'number', default: envNumber('confirm-attempts', 3) })
-      .option('client-delay', { type: 'string', default: envString('client-delay', '2s') })
-      .option('pod-timeout', { type: 'string', default: envString('pod-timeout', '90s') })
-      .option('concurrency', {
-        type: 'number',
-        default: envNumber('concurrency', 25),
-        describe: 'Pod creations in flight',
-      })
-      .option('rate', {
-        type: 'number',
-        default: envNumber('rate', 10),
-        describe: 'Pod creations per second',
-      })
       .option('max-mismatch-series', {
         type: 'number',
         default: envNumber('max-mismatch-series', 200),
@@ -129,17 +86,6 @@ export const controllerCommand: CliCommand = {
         type: 'number',
         default: envNumber('max-open-events', DEFAULT_EVENT_LIMITS.maxOpen),
         describe: 'ConnectivityMismatch Events open at once',
-      })
-      .option('tolerate-taints', {
-        type: 'boolean',
-        default: envBoolean('tolerate-taints', true),
-        describe:
-          'Probe nodes with NoSchedule/NoExecute taints, as node monitoring agents do (false: leave them out, not-covered)',
-      })
-      .option('node-selector', {
-        type: 'string',
-        default: envString('node-selector', ''),
-        describe: 'Probe only nodes with these labels, e.g. kubernetes.io/os=linux (others: not-covered)',
       }),
   run: async (args) => (await import('./controller.ts')).runController(args as unknown as ControllerArgs),
 };

@@ -11,9 +11,11 @@
 import { createHash } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Finding } from '../audit/round.ts';
-import { DEFAULT_EVENT_LIMITS, type EventLimits } from '../controller/event-limits.ts';
+import type { Finding } from '../core/flow.ts';
+import { formatReason, reasonPolicy } from '../expect/reasons.ts';
+import { CNP_GROUP, CNP_VERSION } from './cluster-policies.ts';
 import { kubeError } from './errors.ts';
+import { DEFAULT_EVENT_LIMITS, type EventLimits } from './event-limits.ts';
 
 export const REPORTING_CONTROLLER = 'netaudit.io/controller';
 export const REASON_MISMATCH = 'ConnectivityMismatch';
@@ -84,10 +86,17 @@ export function findingKey(f: Finding): string {
 
 /** The object an event about a finding is about: the policy behind the expectation, else the pod. */
 export function regardingOf(f: Finding): k8s.V1ObjectReference {
-  const rule = f.because[0];
-  const ref = rule?.match(/^([^/\s]+)\/([^#\s]+)/);
-  if (ref?.[1] && ref[2]) {
-    return { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: ref[1], name: ref[2] };
+  const reason = f.because[0];
+  if (reason) {
+    const policy = reasonPolicy(reason);
+    return policy.kind === 'ClusterNetworkPolicy'
+      ? { apiVersion: `${CNP_GROUP}/${CNP_VERSION}`, kind: 'ClusterNetworkPolicy', name: policy.name }
+      : {
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
+          namespace: policy.namespace,
+          name: policy.name,
+        };
   }
   const pod = f.to.startsWith('ip:') ? f.from : f.to;
   const [namespace, name] = pod.split('/');
@@ -96,7 +105,9 @@ export function regardingOf(f: Finding): k8s.V1ObjectReference {
 
 export function mismatchNote(f: Finding): string {
   const rules =
-    f.because.length > 0 ? f.because.join('; ') : 'no policy isolates these pods: all traffic is allowed';
+    f.because.length > 0
+      ? f.because.map(formatReason).join('; ')
+      : 'no policy isolates these pods: all traffic is allowed';
   const note =
     `${f.kind}: ${f.from} -> ${f.to} ${f.port}/${f.protocol} was expected to be ${f.expected === 'allow' ? 'allowed' : 'denied'} ` +
     `but was ${f.observed} (probe from node ${f.srcNode}${f.dstNode ? ` to node ${f.dstNode}` : ''}); ` +

@@ -3,11 +3,17 @@
 // results from the termination message in pod status, and deletes everything it made.
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { ServerSpec } from '../audit/plan.ts';
-import type { ClientOutcome, ClientRun, FailedPod, ProbeRunner, StartedServer } from '../audit/runner.ts';
 import type { CniProfile } from '../policy/profiles.ts';
 import { podInfo } from '../policy/snapshot.ts';
 import { decodeResults } from '../probe/results.ts';
+import type {
+  ClientOutcome,
+  ClientRun,
+  FailedPod,
+  ProbeRunner,
+  ServerSpec,
+  StartedServer,
+} from '../probe/runner.ts';
 import { toPod } from './convert.ts';
 import { call, isNotFound, kubeError } from './errors.ts';
 import { deleteRun, ProbePodApi } from './probe-pod-api.ts';

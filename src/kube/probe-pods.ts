@@ -5,9 +5,8 @@
 //   netaudit's labels (found and deleted at the end, on shutdown, and as orphans at start-up)
 //   activeDeadlineSeconds (they die even if netaudit never comes back)
 import type * as k8s from '@kubernetes/client-node';
-import type { ClientSpec, ServerSpec } from '../audit/plan.ts';
-import type { ClientRun } from '../audit/runner.ts';
 import { encodePlan } from '../probe/plan.ts';
+import type { ClientRun, ClientSpec, ServerSpec } from '../probe/runner.ts';
 
 export const LABEL_PROBE = 'netaudit.io/probe';
 export const LABEL_INSTANCE = 'netaudit.io/instance';

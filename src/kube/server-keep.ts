@@ -2,7 +2,7 @@
 // across rounds: a round that finds its (class, node, ports) server running with enough life left
 // probes it again instead of making a new one, so in steady state a round creates clients only.
 import { createHash } from 'node:crypto';
-import type { ServerSpec } from '../audit/plan.ts';
+import type { ServerSpec } from '../probe/runner.ts';
 
 /** A server pod as the cluster lists it, reduced to what the decision needs. */
 export interface KnownServer {

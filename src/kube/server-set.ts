@@ -7,9 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import * as k8s from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { ServerSpec } from '../audit/plan.ts';
-import type { FailedPod, StartedServer } from '../audit/runner.ts';
 import type { CniProfile } from '../policy/profiles.ts';
+import type { FailedPod, ServerSpec, StartedServer } from '../probe/runner.ts';
 import { podFailure, type ServerSource, serverSettled, startedServer } from './launcher.ts';
 import { ProbePodApi } from './probe-pod-api.ts';
 import { LABEL_CLASS, LABEL_PROBE, LABEL_SPEC, type ProbePodContext, serverPod } from './probe-pods.ts';

@@ -1,7 +1,7 @@
 // Renders an audit report: JSON (CONTRACT: {summary: {probes, mismatches, unexpectedAllow,
 // unexpectedDeny, flaky, skipped}, mismatches: [{from, to, port, protocol, expected, observed, kind,
 // because}], nodes: [{name, status, probes, unexpectedAllow, unexpectedDeny, inconclusive, reason}]},
-// with additions), a table for people, and markdown for a pull request or issue.
+// with additions: each mismatch's `reasons` are its `because` as data, for programs), a table for people, and markdown for a pull request or issue.
 //
 // People get one answer per cause: the verdict of each node first, then the findings grouped by the
 // node that explains them, then the findings no node explains; every flow is listed with --details
@@ -9,7 +9,9 @@
 import { styleText } from 'node:util';
 import Table from 'cli-table3';
 import { groupByNode, type NodeVerdict } from '../audit/nodes.ts';
-import type { Finding, RoundReport, Unsettled } from '../audit/round.ts';
+import type { RoundReport, Unsettled } from '../audit/round.ts';
+import type { Finding } from '../core/flow.ts';
+import { formatReason } from '../expect/reasons.ts';
 import { escapeMd } from './markdown.ts';
 import { nodeReason, nodesJson } from './nodes.ts';
 
@@ -40,7 +42,11 @@ export function auditJson(
       summary: report.summary,
       ...(view.dryRun ? { dryRun: true } : {}),
       nodes: nodesJson(view.nodes),
-      mismatches: report.mismatches,
+      mismatches: report.mismatches.map((m) => ({
+        ...m,
+        because: m.because.map(formatReason),
+        reasons: m.because,
+      })),
       flaky: report.flaky,
       inconclusive: report.inconclusive,
       skipped: report.skipped,
@@ -194,7 +200,7 @@ function findingsTable(
       // The same flow is probed between every pair of nodes: the placement tells the rows apart,
       // and the node that failed to enforce (or dropped) is named first.
       `${m.nodes.join(', ')}\n(${m.srcNode} -> ${m.dstNode ?? 'external'})`,
-      m.because.join('\n'),
+      m.because.map(formatReason).join('\n'),
     ]);
   }
   return table.toString();
@@ -234,7 +240,7 @@ export function auditMarkdown(view: AuditView): string {
       out.push('| kind | flow | expected | observed | node | because |', '|---|---|---|---|---|---|');
       for (const m of listed) {
         out.push(
-          `| ${m.kind === 'unexpected-allow' ? '🔴' : '🟡'} ${m.kind} | \`${escapeMd(`${m.from} -> ${m.to} ${m.port}/${m.protocol}`)}\` | ${m.expected} | ${m.observed} | ${m.nodes.join(', ')} | ${m.because.map(escapeMd).join('<br>')} |`,
+          `| ${m.kind === 'unexpected-allow' ? '🔴' : '🟡'} ${m.kind} | \`${escapeMd(`${m.from} -> ${m.to} ${m.port}/${m.protocol}`)}\` | ${m.expected} | ${m.observed} | ${m.nodes.join(', ')} | ${m.because.map((r) => escapeMd(formatReason(r))).join('<br>')} |`,
         );
       }
       out.push('');

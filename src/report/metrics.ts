@@ -4,7 +4,8 @@
 // src_namespace="_other" series per kind (docs/metrics.md).
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { enforcingValue, type NodeVerdict } from '../audit/nodes.ts';
-import type { Finding, RoundReport } from '../audit/round.ts';
+import type { RoundReport } from '../audit/round.ts';
+import type { Finding } from '../core/flow.ts';
 
 export const DEFAULT_MAX_MISMATCH_SERIES = 200;
 

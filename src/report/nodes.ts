@@ -1,6 +1,7 @@
 // Node verdicts in words and in the JSON contract: `nodes: [{name, status, probes, unexpectedAllow,
 // unexpectedDeny, inconclusive, reason}]`. The evidence stays data until here.
-import type { FlowRef, NodeVerdict, NotCovered } from '../audit/nodes.ts';
+import type { NodeVerdict, NotCovered } from '../audit/nodes.ts';
+import type { Flow } from '../core/flow.ts';
 
 export interface NodeJson {
   readonly name: string;
@@ -24,7 +25,7 @@ export function nodesJson(verdicts: readonly NodeVerdict[]): NodeJson[] {
   }));
 }
 
-export function flowText(f: FlowRef): string {
+export function flowText(f: Flow): string {
   return `${f.from} -> ${f.to} ${f.port}/${f.protocol} (${f.srcNode} -> ${f.dstNode ?? 'external'})`;
 }
 

@@ -13,13 +13,14 @@ import {
   standingFindings,
   verdictKey,
 } from '../../src/audit/rotation.ts';
-import { type Finding, type RoundOptions, type RoundReport, runRound } from '../../src/audit/round.ts';
+import { type RoundOptions, type RoundReport, runRound } from '../../src/audit/round.ts';
 import {
   enforcingNetwork,
   type NetworkModel,
   nodesNotEnforcing,
   SimulatedRunner,
 } from '../../src/audit/simulated-runner.ts';
+import type { Finding } from '../../src/core/flow.ts';
 import { classesOf } from '../../src/expect/classes.ts';
 import { PROFILES } from '../../src/policy/profiles.ts';
 import { buildSnapshot } from '../../src/policy/snapshot.ts';

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CONFIRM_SLACK, type RoundOptions, runRound } from '../../../src/audit/round.ts';
-import type { ClientRun, ProbeRunner } from '../../../src/audit/runner.ts';
 import {
   enforcingNetwork,
   type NetworkModel,
@@ -14,6 +13,7 @@ import { CANARY_PODS_PER_NODE, canaryPods, canaryPolicy } from '../../../src/con
 import type { NetworkPolicy } from '../../../src/core/k8s.ts';
 import { parseIpLiteral } from '../../../src/policy/cidr.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
+import type { ClientRun, ProbeRunner } from '../../../src/probe/runner.ts';
 import { auditTable } from '../../../src/report/audit-report.ts';
 import { policy, upstreamModel } from '../../support/fixtures.ts';
 

@@ -2,16 +2,10 @@
 // a fault that breaks thousands of flows must not write thousands of Events.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
-import type { Finding } from '../../../src/audit/round.ts';
-import {
-  EventRecorder,
-  type EventSink,
-  findingKey,
-  mismatchNote,
-  regardingOf,
-} from '../../../src/kube/events.ts';
+import type { Finding } from '../../../src/core/flow.ts';
+import { EventRecorder, findingKey, mismatchNote, regardingOf } from '../../../src/kube/events.ts';
+import { FakeSink } from '../../support/fake-event-sink.ts';
 
 const base: Finding = {
   from: 'shop/api-1',
@@ -21,7 +15,7 @@ const base: Finding = {
   expected: 'deny',
   observed: 'connected',
   kind: 'unexpected-allow',
-  because: ['shop/db-ingress (isolates ingress; no rule allows)'],
+  because: [{ kind: 'isolates', policy: { namespace: 'shop', name: 'db-ingress' }, direction: 'ingress' }],
   nodes: ['node-2'],
   srcNode: 'node-1',
   dstNode: 'node-2',
@@ -41,7 +35,31 @@ describe('events', () => {
       namespace: 'shop',
       name: 'db-ingress',
     });
-    assert.deepEqual(regardingOf({ ...base, because: ['shop/allow-api#ingress[0]'] }).name, 'allow-api');
+    const allows = { namespace: 'shop', name: 'allow-api' };
+    assert.deepEqual(
+      regardingOf({
+        ...base,
+        because: [{ kind: 'allows', rule: { policy: allows, direction: 'ingress', index: 0 } }],
+      }).name,
+      'allow-api',
+    );
+  });
+
+  test('an Event about a ClusterNetworkPolicy rule regards that cluster-scoped object', () => {
+    const rule = {
+      policy: { namespace: '', name: 'deny-db', kind: 'ClusterNetworkPolicy' as const },
+      direction: 'ingress' as const,
+      index: 0,
+    };
+    assert.deepEqual(regardingOf({ ...base, because: [{ kind: 'denies', rule, direction: 'ingress' }] }), {
+      apiVersion: 'policy.networking.k8s.io/v1alpha2',
+      kind: 'ClusterNetworkPolicy',
+      name: 'deny-db',
+    });
+    assert.match(
+      mismatchNote({ ...base, because: [{ kind: 'denies', rule, direction: 'ingress' }] }),
+      /expectation from: clusternetworkpolicy\/deny-db#ingress\[0\] \(denies ingress\)$/,
+    );
   });
 
   test('without a policy, the Event regards the destination pod (or the source for an external target)', () => {
@@ -60,7 +78,11 @@ describe('events', () => {
       note,
       'unexpected-allow: shop/api-1 -> shop/db-0 5432/TCP was expected to be denied but was connected (probe from node node-1 to node node-2); node node-2 did not enforce; expectation from: shop/db-ingress (isolates ingress; no rule allows)',
     );
-    assert.ok(mismatchNote({ ...base, because: ['x'.repeat(2000)] }).length <= 1000);
+    const long = { namespace: 'shop', name: 'x'.repeat(2000) };
+    assert.ok(
+      mismatchNote({ ...base, because: [{ kind: 'isolates', policy: long, direction: 'ingress' }] }).length <=
+        1000,
+    );
   });
 
   test('the same flow on the same nodes is one finding key (repeats update one Event series)', () => {
@@ -71,40 +93,6 @@ describe('events', () => {
     assert.notEqual(findingKey(base), findingKey({ ...base, nodes: ['node-1'] }));
   });
 });
-
-/**
- * Records every call; names created Events like the API server would (generateName + counter) and
- * keeps them, so that a second recorder (a new leader) can list them.
- */
-class FakeSink implements EventSink {
-  readonly calls: { verb: 'create' | 'replace'; body: k8s.EventsV1Event }[] = [];
-  readonly stored = new Map<string, k8s.EventsV1Event>();
-  private next = 0;
-  failCreates = false;
-
-  async create(namespace: string, body: k8s.EventsV1Event): Promise<k8s.EventsV1Event> {
-    this.calls.push({ verb: 'create', body });
-    if (this.failCreates) throw new Error('create events: 503 Service Unavailable');
-    const made = { ...body, metadata: { ...body.metadata, namespace, name: `netaudit-${this.next++}` } };
-    this.stored.set(`${namespace}/${made.metadata.name}`, made);
-    return made;
-  }
-
-  async replace(namespace: string, name: string, body: k8s.EventsV1Event): Promise<k8s.EventsV1Event> {
-    this.calls.push({ verb: 'replace', body });
-    this.stored.set(`${namespace}/${name}`, body);
-    return body;
-  }
-
-  async list(labelSelector: string): Promise<k8s.EventsV1Event[]> {
-    const [key, value] = labelSelector.split('=') as [string, string];
-    return [...this.stored.values()].filter((e) => e.metadata?.labels?.[key] === value);
-  }
-
-  count(verb: 'create' | 'replace', reason?: string): number {
-    return this.calls.filter((c) => c.verb === verb && (!reason || c.body.reason === reason)).length;
-  }
-}
 
 const flows = (n: number): Finding[] => Array.from({ length: n }, (_, i) => ({ ...base, port: 1000 + i }));
 

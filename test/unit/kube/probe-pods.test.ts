@@ -1,7 +1,6 @@
 // Every safety rule of DESIGN section 5 on the probe pod manifests: a test per rule.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ClientSpec, ServerSpec } from '../../../src/audit/plan.ts';
 import { clientRuns } from '../../../src/audit/round.ts';
 import {
   clientPod,
@@ -10,6 +9,7 @@ import {
   serverPod,
 } from '../../../src/kube/probe-pods.ts';
 import { decodePlan } from '../../../src/probe/plan.ts';
+import type { ClientSpec, ServerSpec } from '../../../src/probe/runner.ts';
 
 const ctx: ProbePodContext = {
   image: 'ghcr.io/netaudit/netaudit:v0.1.0',

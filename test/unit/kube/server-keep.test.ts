@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ServerSpec } from '../../../src/audit/plan.ts';
 import { decideServers, type KnownServer, serverSpecHash } from '../../../src/kube/server-keep.ts';
+import type { ServerSpec } from '../../../src/probe/runner.ts';
 
 const NOW = 1_000_000_000;
 const MIN = 600_000;

@@ -1,7 +1,7 @@
 // Metrics: contract names, bounded mismatch series, zero series per kind.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Finding } from '../../../src/audit/round.ts';
+import type { Finding } from '../../../src/core/flow.ts';
 import { Metrics } from '../../../src/report/metrics.ts';
 
 function finding(i: number, kind: Finding['kind'] = 'unexpected-allow'): Finding {

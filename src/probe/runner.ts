@@ -1,10 +1,31 @@
 // The seam between an audit round and the cluster: a real runner launches probe pods (src/kube), a
-// simulated one answers from the engine (tests, --dry-run). Both speak in the same shapes.
+// simulated one answers from the engine (tests, --dry-run). Both speak in the same shapes: the
+// server and client pods a round plans, and what became of them.
 
-import type { PodInfo } from '../policy/types.ts';
-import type { ProbeResult } from '../probe/outcome.ts';
-import type { ProbePlan } from '../probe/plan.ts';
-import type { ClientSpec, ServerSpec } from './plan.ts';
+import type { Labels } from '../core/k8s.ts';
+import type { PortSpec } from '../core/traffic.ts';
+import type { NamedContainerPort, PodInfo } from '../policy/types.ts';
+import type { ProbeResult } from './outcome.ts';
+import type { ProbePlan } from './plan.ts';
+
+export interface ServerSpec {
+  readonly key: string;
+  readonly classId: string;
+  readonly namespace: string;
+  readonly node: string;
+  readonly labels: Labels;
+  /** Named container ports of the class (named-port rules resolve on them) plus every port served. */
+  readonly containerPorts: readonly NamedContainerPort[];
+  readonly listen: readonly PortSpec[];
+}
+
+export interface ClientSpec {
+  readonly key: string;
+  readonly classId: string;
+  readonly namespace: string;
+  readonly node: string;
+  readonly labels: Labels;
+}
 
 export interface StartedServer {
   readonly spec: ServerSpec;
