@@ -1,5 +1,6 @@
 // Audit rounds in the lab (real API server, real packets): wall time, pods created, probes by classes
-// vs all pod pairs, and where the time goes. Needs root and the lab: `scripts/lab up` first.
+// vs all pod pairs, and where the time goes; then the controller's rounds on the same cluster (the
+// first makes its servers, later ones reuse them). Needs root and the lab: `scripts/lab up` first.
 //   node bench/audit.bench.ts [--pods-per-app 3] [--namespaces 8]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { KUBECONFIG, REPO } from '../lab/config.ts';
 import { LAB_IMAGE } from '../lab/image.ts';
 import { ensureLabUp } from '../lab/lab.ts';
 import { applyFile, applyText, deleteNamespaces, waitForPods } from '../test/e2e/support/apply.ts';
+import { applyRbac, startController } from '../test/e2e/support/controller.ts';
 import { SEED_NAMESPACES } from '../test/e2e/support/seed.ts';
 
 const { values: args } = parseArgs({
@@ -156,6 +158,41 @@ results.hundred = {
   summary: big.json.summary,
   timings: big.json.timings,
   failedPods: big.json.failedPods.length,
+};
+
+// 3. The controller on the same cluster: its first round creates every server, later rounds
+// reuse them (kept across rounds) and create client pods only.
+await applyRbac();
+const controller = startController(KUBECONFIG, [
+  ...NAMESPACES.flatMap((n) => ['-n', n]),
+  '--interval',
+  '15s',
+  '--no-canary',
+  '--max-probe-pods',
+  '0',
+]);
+const roundsLogged = (): { seconds: number; podsCreated: number; serversReused: number }[] =>
+  controller
+    .log()
+    .split('\n')
+    .filter((l) => l.includes('"round completed"'))
+    .map((l) => JSON.parse(l) as { seconds: number; podsCreated: number; serversReused: number });
+const deadline = Date.now() + 900_000;
+while (roundsLogged().length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2000));
+await controller.stop('SIGTERM');
+const rounds = roundsLogged().map((r) => ({
+  seconds: r.seconds,
+  podsCreated: r.podsCreated,
+  serversReused: r.serversReused,
+}));
+const later = rounds
+  .slice(1)
+  .map((r) => r.seconds)
+  .sort((a, b) => a - b);
+results.controller = {
+  rounds,
+  firstRoundSeconds: rounds[0]?.seconds,
+  steadyRoundSecondsMedian: later[Math.floor(later.length / 2)],
 };
 await deleteNamespaces(NAMESPACES);
 
