@@ -7,7 +7,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JsonSplitter } from '../model/json-split.ts';
-import { SPLIT_OPTIONS, type SplitEvent } from '../model/json-stream.ts';
+import type { SplitEvent } from '../model/json-stream.ts';
+import { fieldsForKind } from '../model/read-fields.ts';
 
 export interface WorkerInput {
   readonly file: string;
@@ -46,9 +47,14 @@ function run(port: NonNullable<typeof parentPort>, input: WorkerInput): void {
     events = [];
     chars = 0;
   };
-  const splitter = new JsonSplitter((document, field, value) => {
-    events.push({ type: 'head', document, field, value });
-  }, SPLIT_OPTIONS);
+  // The options are json-stream.ts's SPLIT_OPTIONS, without loading that module (and the YAML
+  // library) in this thread.
+  const splitter = new JsonSplitter(
+    (document, field, value) => {
+      events.push({ type: 'head', document, field, value });
+    },
+    { fieldsFor: fieldsForKind },
+  );
   const take = (pieces: readonly SplitEvent[]): void => {
     for (const p of pieces) {
       events.push(p);
