@@ -11,6 +11,7 @@ import type { NodeCandidate } from '../audit/nodes.ts';
 import { type ProbeSettings, probePodDeadlines } from '../audit/probe-settings.ts';
 import { type RoundReport, runRound } from '../audit/round.ts';
 import type { ExpectationEngine } from '../expect/engine.ts';
+import { apiFailure, formatApiFailure } from '../kube/errors.ts';
 import { deleteOrphans, KubeProbeRunner } from '../kube/launcher.ts';
 import { nodeInfo } from '../kube/read-cluster.ts';
 import type { KubeServerSet } from '../kube/server-set.ts';
@@ -217,7 +218,13 @@ export class ProbeRuns {
       if (!this.ctx.synced() || !this.ctx.leading()) outcome = 'aborted';
     } catch (e) {
       outcome = this.ctx.synced() && this.ctx.leading() ? 'failed' : 'aborted';
-      log.error({ err: e instanceof Error ? e.message : String(e), outcome }, 'round did not complete');
+      const failure = apiFailure(e);
+      // A retryable failure (API server away, throttled) ends this run; a terminal one (RBAC,
+      // admission) will end the next ones too until someone fixes it.
+      log[failure.retryable ? 'warn' : 'error'](
+        { err: formatApiFailure(failure), retryable: failure.retryable, outcome },
+        'round did not complete',
+      );
     } finally {
       await runner
         .cleanup()

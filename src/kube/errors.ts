@@ -35,6 +35,21 @@ export interface ApiFailure {
   readonly status: number | undefined;
   readonly reason: string | undefined;
   readonly message: string;
+  /** Trying again may succeed (see failureClass). */
+  readonly retryable: boolean;
+}
+
+/**
+ * Whether the same call may succeed later without anyone changing anything. Retryable: no answer
+ * (the API server away), timeouts, conflicts, an expired resourceVersion (410), throttling (429) and
+ * server errors (5xx). Terminal: what the request itself or the cluster's configuration decides
+ * (400 bad request, 401 credentials, 403 RBAC or admission, 404 no such object or API, 405, 415,
+ * 422 invalid): it fails the same way until a person fixes something, so it is said at error level.
+ */
+export function failureClass(status: number | undefined): 'retryable' | 'terminal' {
+  if (status === undefined) return 'retryable';
+  if ([408, 409, 410, 425, 429].includes(status) || status >= 500) return 'retryable';
+  return status >= 400 ? 'terminal' : 'retryable';
 }
 
 export function apiFailure(e: unknown): ApiFailure {
@@ -48,10 +63,12 @@ export function apiFailure(e: unknown): ApiFailure {
       // not a Status object: no reason
     }
   }
+  const status = statusOf(inner) ?? (e instanceof KubeApiError ? e.status : undefined);
   return {
-    status: statusOf(inner) ?? (e instanceof KubeApiError ? e.status : undefined),
+    status,
     reason,
     message: e instanceof KubeApiError ? e.message : reasonOf(inner),
+    retryable: failureClass(status) === 'retryable',
   };
 }
 

@@ -149,7 +149,8 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
       if (this.stopped) return; // stop() aborts the request, which reports an error: not a failure.
       this.errors++;
       this.synced = false;
-      void this.restart(`watch error: ${formatApiFailure(apiFailure(err))}`);
+      const failure = apiFailure(err);
+      void this.restart(`watch error: ${formatApiFailure(failure)}`, failure.retryable);
     });
   }
 
@@ -194,16 +195,17 @@ export class ResilientInformer<T extends k8s.KubernetesObject> {
     }
   }
 
-  private async restart(reason: string): Promise<void> {
+  /** `retryable` false: the API refused (RBAC, no such API); it is tried again, but said at error level. */
+  private async restart(reason: string, retryable = true): Promise<void> {
     if (this.stopped || this.restarting) return;
     this.restarting = true;
     this.failures++;
     const cap = this.options.maxBackoffMs ?? 30_000;
     const base = Math.min(cap, 500 * 2 ** Math.min(this.failures, 10));
     const delay = base / 2 + Math.random() * (base / 2);
-    this.options.logger.warn(
-      { resource: this.options.resource, reason, retryInMs: Math.round(delay) },
-      'restarting watch',
+    this.options.logger[retryable ? 'warn' : 'error'](
+      { resource: this.options.resource, reason, retryInMs: Math.round(delay), retryable },
+      retryable ? 'restarting watch' : 'restarting watch; the API refused it and will until that is fixed',
     );
     this.options.onRestart?.(reason);
     try {

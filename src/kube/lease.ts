@@ -48,8 +48,9 @@ export class LeaderElector {
       try {
         await this.tryAcquireOrRenew();
       } catch (e) {
-        this.options.logger.warn(
-          { ...apiFailure(e), namespace: this.options.namespace, lease: this.options.name },
+        const failure = apiFailure(e);
+        this.options.logger[failure.retryable ? 'warn' : 'error'](
+          { ...failure, namespace: this.options.namespace, lease: this.options.name },
           'leader election: lease call failed',
         );
       }

@@ -1,4 +1,4 @@
-// Probe pod manifests (pure). Every safety rule of DESIGN section 5 is here, in one place:
+// Probe pod manifests (pure). Every safety rule of a probe pod is here, in one place:
 //   never Ready (a readiness gate netaudit never sets: Services never route to them)
 //   a controller ownerReference (no ReplicaSet adopts them; deleting the owner deletes them)
 //   the `restricted` Pod Security Standard; small requests and limits; no service-account token

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { apiFailure, formatApiFailure, kubeError } from '../../../src/kube/errors.ts';
+import { apiFailure, failureClass, formatApiFailure, kubeError } from '../../../src/kube/errors.ts';
 import { controllerPermissions, formatPermission, preflightProblem } from '../../../src/kube/preflight.ts';
 
 describe('controller start-up checks', () => {
@@ -107,6 +107,7 @@ describe('API failures in logs', () => {
       status: 404,
       reason: 'NotFound',
       message: 'namespaces "netaudit" not found',
+      retryable: false,
     });
     assert.equal(formatApiFailure(apiFailure(notFound)), '404 NotFound: namespaces "netaudit" not found');
   });
@@ -116,6 +117,16 @@ describe('API failures in logs', () => {
     assert.equal(f.status, 404);
     assert.equal(f.reason, 'NotFound');
     assert.equal(f.message, 'create leases netaudit: namespaces "netaudit" not found');
+  });
+
+  test('retryable or terminal, decided once by status', () => {
+    // Trying again can help: no answer, timeouts, conflicts, an expired watch, throttling, server errors.
+    for (const status of [undefined, 408, 409, 410, 429, 500, 503, 504])
+      assert.equal(failureClass(status), 'retryable', String(status));
+    // It cannot until a person changes something: the request, credentials, RBAC, admission, the API.
+    for (const status of [400, 401, 403, 404, 405, 415, 422])
+      assert.equal(failureClass(status), 'terminal', String(status));
+    assert.equal(apiFailure(new Error('connect ECONNREFUSED 127.0.0.1:6443')).retryable, true);
   });
 
   test('no answer at all: the message alone', () => {
