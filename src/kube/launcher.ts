@@ -15,7 +15,7 @@ import type {
   StartedServer,
 } from '../probe/runner.ts';
 import { toPod } from './convert.ts';
-import { call, isNotFound, kubeError } from './errors.ts';
+import { call } from './errors.ts';
 import { deleteRun, ProbePodApi } from './probe-pod-api.ts';
 import { clientPod, LABEL_INSTANCE, LABEL_RUN, type ProbePodContext, serverPod } from './probe-pods.ts';
 
@@ -253,35 +253,9 @@ export async function deleteOrphans(
   }
   const ownersOnly = sweep.filter((n) => !namespaces.has(n));
   for (let i = 0; i < ownersOnly.length; i += SWEEP_BATCH)
-    await deleteOwners(core, instance, ownersOnly.slice(i, i + SWEEP_BATCH), others, logger);
+    await deleteRun(core, instance, ownersOnly.slice(i, i + SWEEP_BATCH), others, logger, 'owners only');
   return pods.items.length;
 }
 
 /** Namespaces whose owner ConfigMaps are deleted at once by a sweep. */
 const SWEEP_BATCH = 10;
-
-async function deleteOwners(
-  core: k8s.CoreV1Api,
-  instance: string,
-  namespaces: readonly string[],
-  selector: string,
-  logger: Logger,
-): Promise<void> {
-  const labelSelector = `${LABEL_INSTANCE}=${instance},${selector}`;
-  await Promise.all(
-    namespaces.map(async (namespace) => {
-      try {
-        await core.deleteCollectionNamespacedConfigMap({ namespace, labelSelector });
-      } catch (e) {
-        if (!isNotFound(e))
-          logger.warn(
-            {
-              namespace,
-              err: kubeError({ verb: 'deletecollection', resource: 'configmaps', namespace }, e).message,
-            },
-            'owner sweep failed',
-          );
-      }
-    }),
-  );
-}

@@ -156,24 +156,29 @@ export class ProbePodApi {
   }
 }
 
-/** Deletes probe pods and owners matching `selector` in the namespaces (one call per kind and namespace). */
+/**
+ * Deletes probe pods and owners matching `selector` in the namespaces (one call per kind and
+ * namespace); `owners only` sweeps ConfigMaps whose pods are already gone.
+ */
 export async function deleteRun(
   core: k8s.CoreV1Api,
   instance: string,
   namespaces: readonly string[],
   selector: string,
   logger: Logger,
+  what: 'pods and owners' | 'owners only' = 'pods and owners',
 ): Promise<void> {
   const labelSelector = `${LABEL_INSTANCE}=${instance},${selector}`;
   await Promise.all(
     namespaces.map(async (namespace) => {
-      for (const [resource, fn] of [
+      const calls = [
         [
           'pods',
           () => core.deleteCollectionNamespacedPod({ namespace, labelSelector, gracePeriodSeconds: 0 }),
         ],
         ['configmaps', () => core.deleteCollectionNamespacedConfigMap({ namespace, labelSelector })],
-      ] as const) {
+      ] as const;
+      for (const [resource, fn] of what === 'owners only' ? calls.slice(1) : calls) {
         try {
           await fn();
         } catch (e) {

@@ -12,31 +12,13 @@ import type { Finding } from '../../../src/core/flow.ts';
 import { EventRecorder } from '../../../src/kube/events.ts';
 import { Metrics } from '../../../src/report/metrics.ts';
 import { FakeSink } from '../../support/fake-event-sink.ts';
+import { finding as fixture } from '../../support/finding.ts';
+
+// The fixture's flow between classes named for what they are here.
+const finding = (over: Partial<Finding> = {}): Finding =>
+  fixture({ fromClass: 'api', toClass: 'db', ...over });
 
 const silent = pino({ level: 'silent' });
-
-function finding(over: Partial<Finding> = {}): Finding {
-  return {
-    from: 'shop/api-1',
-    to: 'shop/db-0',
-    port: 5432,
-    protocol: 'TCP',
-    expected: 'deny',
-    observed: 'connected',
-    kind: 'unexpected-allow',
-    because: [{ kind: 'isolates', policy: { namespace: 'shop', name: 'db-ingress' }, direction: 'ingress' }],
-    nodes: ['node-2'],
-    srcNode: 'node-1',
-    dstNode: 'node-2',
-    fromClass: 'api',
-    toClass: 'db',
-    fromPods: ['shop/api-1'],
-    toPods: ['shop/db-0'],
-    probePods: { client: 'shop/cli', server: 'shop/srv' },
-    explanation: [],
-    ...over,
-  };
-}
 
 function probe(f: Finding, observed: ProbeRecord['observed'], conclusiveProbe = true): ProbeRecord {
   return {

@@ -6,26 +6,9 @@ import pino from 'pino';
 import type { Finding } from '../../../src/core/flow.ts';
 import { EventRecorder, findingKey, mismatchNote, regardingOf } from '../../../src/kube/events.ts';
 import { FakeSink } from '../../support/fake-event-sink.ts';
+import { finding } from '../../support/finding.ts';
 
-const base: Finding = {
-  from: 'shop/api-1',
-  to: 'shop/db-0',
-  port: 5432,
-  protocol: 'TCP',
-  expected: 'deny',
-  observed: 'connected',
-  kind: 'unexpected-allow',
-  because: [{ kind: 'isolates', policy: { namespace: 'shop', name: 'db-ingress' }, direction: 'ingress' }],
-  nodes: ['node-2'],
-  srcNode: 'node-1',
-  dstNode: 'node-2',
-  fromClass: 'c1',
-  toClass: 'c2',
-  fromPods: ['shop/api-1'],
-  toPods: ['shop/db-0'],
-  probePods: { client: 'shop/netaudit-cli-c1-n0', server: 'shop/netaudit-srv-c2-n1' },
-  explanation: [],
-};
+const base: Finding = finding();
 
 describe('events', () => {
   test('an Event regards the NetworkPolicy behind the expectation', () => {
