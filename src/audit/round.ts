@@ -164,25 +164,18 @@ function targetName(t: Target): string {
   return t.kind === 'server' ? t.server.spec.key : `ip:${t.external.text}`;
 }
 
-export async function runRound(
-  input: RoundInput,
-  runner: ProbeRunner,
-  options: RoundOptions,
-): Promise<RoundReport> {
-  const sleep = options.sleep ?? wait;
-  const progress = options.onProgress ?? (() => undefined);
-  const t0 = performance.now();
-  const mark = (): number => performance.now();
-  // The controller passes its incremental engine; a one-shot audit builds one from what it read.
-  const engine =
-    input.engine ??
-    ExpectationEngine.from(input.cluster, options.profile, {
-      ports: options.ports,
-      externals: options.externals,
-    });
-  const ctx = engine.ctx;
+/** The classes, their ports and the pods a round plans, from the engine. */
+interface Planned {
+  readonly classes: readonly PodClass[];
+  readonly classById: Map<string, PodClass>;
+  readonly classPorts: ReadonlyMap<string, readonly PortSpec[]>;
+  readonly portsFor: (endpoint: Endpoint) => PortSpec[];
+  readonly rotation: ReturnType<typeof rotate>;
+  readonly plan: ReturnType<typeof planRound>;
+}
+
+function planPhase(engine: ExpectationEngine, input: RoundInput, options: RoundOptions): Planned {
   const classes = engine.classes();
-  const projection = engine.projection;
   const classById = new Map(classes.map((c) => [c.id as string, c]));
   const portsFor = (endpoint: Endpoint): PortSpec[] => [...engine.portsOfEndpoint(endpoint)];
   const classPorts = new Map(
@@ -193,7 +186,7 @@ export async function runRound(
   );
   const planInput: PlanInput = {
     classes,
-    projection,
+    projection: engine.projection,
     nodes: input.nodes,
     portsOf: (cls) => classPorts.get(cls.id) ?? portsFor({ kind: 'pod', pod: cls.representative }),
     guards: input.guards,
@@ -211,78 +204,90 @@ export async function runRound(
     canaryNamespace: options.rotation?.canaryNamespace,
     cursor: options.rotation?.cursor ?? 0,
   });
-  const plan = planRound(planInput, rotation.assignment);
-  progress({
-    phase: 'plan',
-    servers: plan.servers.length,
-    clients: plan.clients.length,
-    skipped: plan.skipped.length,
-  });
+  return {
+    classes,
+    classById,
+    classPorts,
+    portsFor,
+    rotation,
+    plan: planRound(planInput, rotation.assignment),
+  };
+}
 
-  const tPlan = mark();
-  const { started, failed } = await runner.startServers(plan.servers);
-  progress({ phase: 'servers', started: started.length, failed: failed.length });
-  const tServers = mark();
-  // Servers kept from an earlier round are programmed everywhere already: only new ones need the pause.
-  if (options.settleMs > 0 && started.some((s) => s.fresh)) await sleep(options.settleMs);
-  const tSettle = mark();
-
-  const externalPorts = new Map(
-    options.externals.map((e) => [
-      e.text,
-      e.ports ? [...e.ports] : portsFor({ kind: 'external', ip: e.ip, text: e.text }),
-    ]),
-  );
+/** Every (server or external target, port) a client probes, by probe id. */
+function probeTargets(
+  started: readonly StartedServer[],
+  externals: readonly ExternalTarget[],
+  portsFor: (endpoint: Endpoint) => PortSpec[],
+): { readonly refs: ReadonlyMap<string, ProbeRef>; readonly probes: readonly ProbeSpec[] } {
   const targets: ProbeRef[] = [];
   for (const server of started) {
     for (const p of server.spec.listen)
       targets.push({ target: { kind: 'server', server }, port: p.port, protocol: p.protocol });
   }
-  for (const external of options.externals) {
-    for (const p of externalPorts.get(external.text) ?? []) {
+  for (const external of externals) {
+    const ports = external.ports
+      ? [...external.ports]
+      : portsFor({ kind: 'external', ip: external.ip, text: external.text });
+    for (const p of ports)
       targets.push({ target: { kind: 'external', external }, port: p.port, protocol: p.protocol });
-    }
   }
   const refs = new Map<string, ProbeRef>();
   const probes: ProbeSpec[] = targets.map((t, i) => {
     const id = probeId(i);
     refs.set(id, t);
-    const host =
-      t.target.kind === 'server'
-        ? t.target.server.pod.ips[0]
-          ? ipText(t.target.server)
-          : ''
-        : t.target.external.text;
+    const host = t.target.kind === 'server' ? ipText(t.target.server) : t.target.external.text;
     return { id, host, port: t.port, protocol: t.protocol };
   });
-  // The canary's classes probe one another only: its policy is all they are there to test, and a
-  // canary that every user class probed (and that probed every user class) would cost a round as
-  // much again as the canary's few pods suggest.
+  return { refs, probes };
+}
+
+/**
+ * The first pass's client pods. The canary's classes probe one another only: its policy is all they
+ * are there to test, and a canary that every user class probed (and that probed every user class)
+ * would cost a round as much again as the canary's few pods suggest.
+ */
+function firstRuns(
+  clients: readonly ClientSpec[],
+  targets: ReturnType<typeof probeTargets>,
+  options: RoundOptions,
+): ClientRun[] {
   const canary = options.rotation?.canaryNamespace;
+  const runsOf = (specs: readonly ClientSpec[], probes: readonly ProbeSpec[]): ClientRun[] =>
+    clientRuns(specs, probes, options.timeoutMs, options.attempts, options.clientDelayMs, '');
+  if (canary === undefined) return runsOf(clients, targets.probes);
   const inCanary = (p: ProbeSpec): boolean => {
-    const target = refs.get(p.id)?.target;
+    const target = targets.refs.get(p.id)?.target;
     return target?.kind === 'server' && target.server.spec.namespace === canary;
   };
-  const runsOf = (clients: readonly ClientSpec[], targets: readonly ProbeSpec[]): ClientRun[] =>
-    clientRuns(clients, targets, options.timeoutMs, options.attempts, options.clientDelayMs, '');
-  const runs =
-    canary === undefined
-      ? runsOf(plan.clients, probes)
-      : [
-          ...runsOf(
-            plan.clients.filter((c) => c.namespace !== canary),
-            probes.filter((p) => !inCanary(p)),
-          ),
-          ...runsOf(
-            plan.clients.filter((c) => c.namespace === canary),
-            probes.filter(inCanary),
-          ),
-        ];
-  progress({ phase: 'probe', pods: runs.length, probes: runs.reduce((n, r) => n + r.plan.probes.length, 0) });
-  const outcomes = probes.length > 0 ? await runner.runClients(runs) : [];
-  const tClients = mark();
+  return [
+    ...runsOf(
+      clients.filter((c) => c.namespace !== canary),
+      targets.probes.filter((p) => !inCanary(p)),
+    ),
+    ...runsOf(
+      clients.filter((c) => c.namespace === canary),
+      targets.probes.filter(inCanary),
+    ),
+  ];
+}
 
-  const classify = (outcome: ClientOutcome, id: string, attempts: Parameters<typeof compare>[1]) => {
+/** One probe result with its expectation (computed on the actual probe pods) and their comparison. */
+interface Classified {
+  readonly ref: ProbeRef;
+  readonly traffic: Traffic;
+  readonly verdict: Verdict;
+  readonly comparison: Comparison;
+}
+
+type Classify = (
+  outcome: ClientOutcome,
+  id: string,
+  attempts: Parameters<typeof compare>[1],
+) => Classified | undefined;
+
+function classifier(engine: ExpectationEngine, refs: ReadonlyMap<string, ProbeRef>): Classify {
+  return (outcome, id, attempts) => {
     const ref = refs.get(id);
     if (!ref || !outcome.pod) return undefined;
     const to =
@@ -293,14 +298,12 @@ export async function runRound(
     const verdict = engine.verdictFor(traffic.from, traffic.to, traffic.port, traffic.protocol);
     return { ref, traffic, verdict, comparison: compare(verdict, attempts) };
   };
+}
 
-  let probeCount = 0;
-  let flakyCount = 0;
-  const flaky: Unsettled[] = [];
-  const inconclusive: Unsettled[] = [];
-  const candidates = new Map<string, { outcome: ClientOutcome; ids: string[] }>();
-  const failedPods: FailedPod[] = [...failed];
-  const unsettled = (outcome: ClientOutcome, ref: ProbeRef, reason: string): Unsettled => ({
+type UnsettledOf = (outcome: ClientOutcome, ref: ProbeRef, reason: string) => Unsettled;
+
+function unsettledMaker(classById: ReadonlyMap<string, PodClass>): UnsettledOf {
+  return (outcome, ref, reason) => ({
     from: representativeOf(classById, outcome.run.spec.classId),
     to:
       ref.target.kind === 'server'
@@ -312,10 +315,36 @@ export async function runRound(
     dstNode: ref.target.kind === 'server' ? ref.target.server.spec.node : undefined,
     reason,
   });
-  const records: ProbeRecord[] = [];
+}
+
+interface FirstPass {
+  readonly records: ProbeRecord[];
+  readonly flaky: Unsettled[];
+  readonly inconclusive: Unsettled[];
+  readonly failedPods: FailedPod[];
+  /** Candidate mismatches, by client pod: confirmed by a re-probe before they are reported. */
+  readonly candidates: Map<string, { outcome: ClientOutcome; ids: string[] }>;
+  readonly probeCount: number;
+}
+
+function firstPass(
+  outcomes: readonly ClientOutcome[],
+  classify: Classify,
+  unsettled: UnsettledOf,
+  failed: readonly FailedPod[],
+): FirstPass {
+  const pass: FirstPass = {
+    records: [],
+    flaky: [],
+    inconclusive: [],
+    failedPods: [...failed],
+    candidates: new Map(),
+    probeCount: 0,
+  };
+  let probeCount = 0;
   for (const outcome of outcomes) {
     if (!outcome.results) {
-      failedPods.push({
+      pass.failedPods.push({
         name: outcome.run.name,
         namespace: outcome.run.spec.namespace,
         node: outcome.run.spec.node,
@@ -333,14 +362,9 @@ export async function runRound(
     for (const { r, c } of classified) {
       if (!c) continue;
       probeCount++;
-      const u = unsettled(outcome, c.ref, '');
-      records.push({
-        from: u.from,
-        to: u.to,
-        port: u.port,
-        protocol: u.protocol,
-        srcNode: u.srcNode,
-        dstNode: u.dstNode,
+      const { reason: _, ...flow } = unsettled(outcome, c.ref, '');
+      pass.records.push({
+        ...flow,
         expected: c.verdict.allowed ? 'allow' : 'deny',
         egressAllowed: c.verdict.egress.allowed,
         ingressAllowed: c.verdict.ingress.allowed,
@@ -355,7 +379,7 @@ export async function runRound(
             : undefined,
       });
       if (deaf && !c.verdict.allowed) {
-        inconclusive.push(
+        pass.inconclusive.push(
           unsettled(
             outcome,
             c.ref,
@@ -363,99 +387,161 @@ export async function runRound(
           ),
         );
       } else if (c.comparison.kind === 'match' && c.comparison.flaky) {
-        flakyCount++;
-        flaky.push(unsettled(outcome, c.ref, 'connected after failed attempts'));
+        pass.flaky.push(unsettled(outcome, c.ref, 'connected after failed attempts'));
       } else if (c.comparison.kind === 'inconclusive') {
-        inconclusive.push(unsettled(outcome, c.ref, c.comparison.reason));
+        pass.inconclusive.push(unsettled(outcome, c.ref, c.comparison.reason));
       } else if (c.comparison.kind === 'mismatch') {
-        const entry = candidates.get(outcome.run.name) ?? { outcome, ids: [] };
+        const entry = pass.candidates.get(outcome.run.name) ?? { outcome, ids: [] };
         entry.ids.push(r.id);
-        candidates.set(outcome.run.name, entry);
+        pass.candidates.set(outcome.run.name, entry);
       }
     }
   }
+  return { ...pass, probeCount };
+}
 
-  // Confirm every candidate mismatch by probing it again, more times and longer, before reporting it.
+/**
+ * Confirms every candidate mismatch by probing it again, more times and longer, before reporting it;
+ * what the re-probe does not confirm is flaky.
+ */
+async function confirmPhase(
+  pass: FirstPass,
+  probes: readonly ProbeSpec[],
+  runner: ProbeRunner,
+  classify: Classify,
+  unsettled: UnsettledOf,
+  toFinding: (c: Classified, confirmed: Comparison & { kind: 'mismatch' }, outcome: ClientOutcome) => Finding,
+  options: RoundOptions,
+): Promise<{ readonly mismatches: Finding[]; readonly unconfirmed: Unsettled[] }> {
   const mismatches: Finding[] = [];
-  const candidateCount = [...candidates.values()].reduce((n, c) => n + c.ids.length, 0);
-  if (candidateCount > 0) {
-    progress({ phase: 'confirm', candidates: candidateCount });
-    const confirmRuns: ClientRun[] = [];
-    let k = 0;
-    for (const { outcome, ids } of candidates.values()) {
-      const wanted = new Set(ids);
-      const subset = probes.filter((p) => wanted.has(p.id));
-      confirmRuns.push(
-        ...clientRuns(
-          [outcome.run.spec],
-          subset,
-          options.timeoutMs * CONFIRM_SLACK,
-          options.confirmAttempts,
-          options.clientDelayMs * CONFIRM_SLACK,
-          `c${k++}`,
-        ),
-      );
-    }
-    const confirmed = await runner.runClients(confirmRuns);
-    const byClass = new Map<string, ClientOutcome[]>();
-    for (const o of confirmed) byClass.set(o.run.spec.key, [...(byClass.get(o.run.spec.key) ?? []), o]);
-    for (const { outcome, ids } of candidates.values()) {
-      const confirmOutcomes = byClass.get(outcome.run.spec.key) ?? [];
-      for (const id of ids) {
-        const first = outcome.results?.find((r) => r.id === id);
-        const again = confirmOutcomes.flatMap((o) =>
-          (o.results ?? []).filter((r) => r.id === id).map((r) => ({ o, r })),
-        )[0];
-        const original = first ? classify(outcome, id, first.attempts) : undefined;
-        if (original?.comparison.kind !== 'mismatch') continue;
-        const re = again ? classify(again.o, id, again.r.attempts) : undefined;
-        if (!re || !sameMismatch(original.comparison, re.comparison)) {
-          flakyCount++;
-          flaky.push(
-            unsettled(
-              outcome,
-              original.ref,
-              re
-                ? `not confirmed: re-probe gave ${describe(re.comparison)}`
-                : 'not confirmed: the re-probe gave no result',
-            ),
-          );
-          continue;
-        }
-        mismatches.push(
-          finding(ctx, original, re.comparison as Comparison & { kind: 'mismatch' }, outcome, classById),
+  const unconfirmed: Unsettled[] = [];
+  const candidates = [...pass.candidates.values()];
+  const confirmRuns = candidates.flatMap(({ outcome, ids }, k) => {
+    const wanted = new Set(ids);
+    return clientRuns(
+      [outcome.run.spec],
+      probes.filter((p) => wanted.has(p.id)),
+      options.timeoutMs * CONFIRM_SLACK,
+      options.confirmAttempts,
+      options.clientDelayMs * CONFIRM_SLACK,
+      `c${k}`,
+    );
+  });
+  const confirmed = await runner.runClients(confirmRuns);
+  const byClass = new Map<string, ClientOutcome[]>();
+  for (const o of confirmed) byClass.set(o.run.spec.key, [...(byClass.get(o.run.spec.key) ?? []), o]);
+  for (const { outcome, ids } of candidates) {
+    const confirmOutcomes = byClass.get(outcome.run.spec.key) ?? [];
+    for (const id of ids) {
+      const first = outcome.results?.find((r) => r.id === id);
+      const again = confirmOutcomes.flatMap((o) =>
+        (o.results ?? []).filter((r) => r.id === id).map((r) => ({ o, r })),
+      )[0];
+      const original = first ? classify(outcome, id, first.attempts) : undefined;
+      if (original?.comparison.kind !== 'mismatch') continue;
+      const re = again ? classify(again.o, id, again.r.attempts) : undefined;
+      if (!re || !sameMismatch(original.comparison, re.comparison)) {
+        unconfirmed.push(
+          unsettled(
+            outcome,
+            original.ref,
+            re
+              ? `not confirmed: re-probe gave ${describe(re.comparison)}`
+              : 'not confirmed: the re-probe gave no result',
+          ),
         );
+        continue;
       }
+      mismatches.push(toFinding(original, re.comparison as Comparison & { kind: 'mismatch' }, outcome));
     }
   }
+  return { mismatches, unconfirmed };
+}
+
+export async function runRound(
+  input: RoundInput,
+  runner: ProbeRunner,
+  options: RoundOptions,
+): Promise<RoundReport> {
+  const sleep = options.sleep ?? wait;
+  const progress = options.onProgress ?? (() => undefined);
+  const t0 = performance.now();
+  const mark = (): number => performance.now();
+  // The controller passes its incremental engine; a one-shot audit builds one from what it read.
+  const engine =
+    input.engine ??
+    ExpectationEngine.from(input.cluster, options.profile, {
+      ports: options.ports,
+      externals: options.externals,
+    });
+  const { classes, classById, classPorts, portsFor, rotation, plan } = planPhase(engine, input, options);
+  progress({
+    phase: 'plan',
+    servers: plan.servers.length,
+    clients: plan.clients.length,
+    skipped: plan.skipped.length,
+  });
+
+  const tPlan = mark();
+  const { started, failed } = await runner.startServers(plan.servers);
+  progress({ phase: 'servers', started: started.length, failed: failed.length });
+  const tServers = mark();
+  // Servers kept from an earlier round are programmed everywhere already: only new ones need the pause.
+  if (options.settleMs > 0 && started.some((s) => s.fresh)) await sleep(options.settleMs);
+  const tSettle = mark();
+
+  const targets = probeTargets(started, options.externals, portsFor);
+  const runs = firstRuns(plan.clients, targets, options);
+  progress({ phase: 'probe', pods: runs.length, probes: runs.reduce((n, r) => n + r.plan.probes.length, 0) });
+  const outcomes = targets.probes.length > 0 ? await runner.runClients(runs) : [];
+  const tClients = mark();
+
+  const classify = classifier(engine, targets.refs);
+  const unsettled = unsettledMaker(classById);
+  const pass = firstPass(outcomes, classify, unsettled, failed);
+  const candidateCount = [...pass.candidates.values()].reduce((n, c) => n + c.ids.length, 0);
+  if (candidateCount > 0) progress({ phase: 'confirm', candidates: candidateCount });
+  const { mismatches, unconfirmed } =
+    candidateCount > 0
+      ? await confirmPhase(
+          pass,
+          targets.probes,
+          runner,
+          classify,
+          unsettled,
+          (c, confirmed, outcome) => finding(engine.ctx, c, confirmed, outcome, classById),
+          options,
+        )
+      : { mismatches: [], unconfirmed: [] };
+  const flaky = [...pass.flaky, ...unconfirmed];
 
   const tConfirm = mark();
   const unexpectedAllow = mismatches.filter((m) => m.kind === 'unexpected-allow').length;
   const podPairProbes = podPairCount(classes, classPorts, input.nodes.length, portsFor, options);
   const summary = {
-    probes: probeCount,
+    probes: pass.probeCount,
     mismatches: mismatches.length,
     unexpectedAllow,
     unexpectedDeny: mismatches.length - unexpectedAllow,
-    flaky: flakyCount,
+    flaky: flaky.length,
     skipped: plan.skipped.length,
-    inconclusive: inconclusive.length,
+    inconclusive: pass.inconclusive.length,
     classes: new Set([...plan.clients.map((c) => c.classId)]).size,
     nodes: input.nodes.length,
     podsCreated: runner.podsCreated,
     serversReused: started.filter((s) => !s.fresh).length,
     podPairProbes,
-    savedProbes: Math.max(0, podPairProbes - probeCount),
+    savedProbes: Math.max(0, podPairProbes - pass.probeCount),
   };
   progress({ phase: 'done', mismatches: mismatches.length });
   return {
     summary,
     mismatches: sortFindings(mismatches),
     flaky,
-    inconclusive,
+    inconclusive: pass.inconclusive,
     skipped: plan.skipped,
-    failedPods,
-    probes: records,
+    failedPods: pass.failedPods,
+    probes: pass.records,
     rotation: {
       coverage: rotation.coverage,
       assignment: new Map(
@@ -486,7 +572,7 @@ function externalEndpoint(e: ExternalTarget): Endpoint {
   return { kind: 'external', ip: e.ip, text: e.text };
 }
 
-function representativeOf(classById: Map<string, { representative: PodInfo }>, id: string): string {
+function representativeOf(classById: ReadonlyMap<string, { representative: PodInfo }>, id: string): string {
   return classById.get(id)?.representative.key ?? id;
 }
 
