@@ -16,6 +16,7 @@ import { deleteOrphans, KubeProbeRunner } from '../kube/launcher.ts';
 import { nodeInfo } from '../kube/read-cluster.ts';
 import type { KubeServerSet } from '../kube/server-set.ts';
 import type { CniProfile } from '../policy/profiles.ts';
+import type { ProbeRunner } from '../probe/runner.ts';
 import type { Metrics } from '../report/metrics.ts';
 import { CANARY_PODS_PER_NODE, canaryChecksFit } from './canary.ts';
 import type { CachedObjects } from './cluster-cache.ts';
@@ -75,6 +76,8 @@ export interface RunContext {
   readonly cursor: () => number;
   /** 0 when canary checks are off: full rounds then probe the canary themselves. */
   readonly canaryCheckMs: () => number;
+  /** Who probes (tests pass a simulated runner); by default probe pods in the cluster. */
+  readonly runner?: (runId: string, log: Logger, servers: KubeServerSet) => ProbeRunner;
 }
 
 const EMPTY_CLUSTER = { namespaces: [], pods: [], policies: [] } as const;
@@ -86,7 +89,7 @@ export class ProbeRuns {
   private readonly kc: k8s.KubeConfig;
   private readonly options: ProbeRunOptions;
   private readonly ctx: RunContext;
-  private readonly runners = new Set<KubeProbeRunner>();
+  private readonly runners = new Set<ProbeRunner>();
   /** Run ids of the runs under way: a full round's orphan sweep spares them. */
   private readonly active = new Set<string>();
   /** One per run under way: classes that changed while it ran have their results discarded. */
@@ -151,23 +154,25 @@ export class ProbeRuns {
     const servers = this.ctx.servers();
     const deadlines = probePodDeadlines(this.options, SERVER_PAUSE_MS);
     servers.claim(runId, (ns) => (kind === 'canary' ? ns === canaryNs : withCanary || ns !== canaryNs));
-    const runner = new KubeProbeRunner(
-      this.kc,
-      {
-        image: this.options.image,
-        instance: this.options.instance,
-        runId,
-        profile: this.options.profile,
-        concurrency: this.options.concurrency,
-        perSecond: this.options.rate,
-        serverDeadlineSeconds: deadlines.serverSeconds,
-        clientDeadlineSeconds: deadlines.clientSeconds,
-        waitTimeoutMs: this.options.podTimeoutMs,
-        pollMs: 1000,
-        logger: log,
-      },
-      servers,
-    );
+    const runner =
+      this.ctx.runner?.(runId, log, servers) ??
+      new KubeProbeRunner(
+        this.kc,
+        {
+          image: this.options.image,
+          instance: this.options.instance,
+          runId,
+          profile: this.options.profile,
+          concurrency: this.options.concurrency,
+          perSecond: this.options.rate,
+          serverDeadlineSeconds: deadlines.serverSeconds,
+          clientDeadlineSeconds: deadlines.clientSeconds,
+          waitTimeoutMs: this.options.podTimeoutMs,
+          pollMs: 1000,
+          logger: log,
+        },
+        servers,
+      );
     this.runners.add(runner);
     try {
       if (kind === 'full') await this.sweep(log, previousLeader, servers.setId);
