@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { JsonSplitter } from '../model/json-split.ts';
 import type { SplitEvent } from '../model/json-stream.ts';
 import { fieldsForKind } from '../model/read-fields.ts';
+import { encodeBatch, type SplitBatch } from './split-batch.ts';
 
 export interface WorkerInput {
   readonly file: string;
@@ -20,7 +21,7 @@ export interface WorkerInput {
 
 /** What the worker posts: a batch of events, then `end` (or `error`). */
 export type WorkerMessage =
-  | { readonly type: 'batch'; readonly events: SplitEvent[] }
+  | { readonly type: 'batch'; readonly batch: SplitBatch }
   | { readonly type: 'end' }
   | { readonly type: 'error'; readonly message: string };
 
@@ -43,7 +44,7 @@ function run(port: NonNullable<typeof parentPort>, input: WorkerInput): void {
       Atomics.wait(counters, TAKEN, taken, 1000);
     }
     Atomics.add(counters, POSTED, 1);
-    port.postMessage({ type: 'batch', events } satisfies WorkerMessage);
+    port.postMessage({ type: 'batch', batch: encodeBatch(events) } satisfies WorkerMessage);
     events = [];
     chars = 0;
   };

@@ -230,6 +230,7 @@ export class JsonSplitter {
   private readonly fieldsFor: ((kind: string) => Fields) | undefined;
   private readonly fast: boolean;
   private readonly kindNodes = new Map<string, ReadNode>();
+  private lastKind: { readonly bytes: Uint8Array; readonly node: ReadNode } | undefined;
   private readonly nodes: ReadNode[] = [];
   /** What is read of the value after the key just read, and whether that key is the item's `kind`. */
   private valueNode: ReadNode = ALL;
@@ -757,6 +758,24 @@ export class JsonSplitter {
   private kindNode(start: number, end: number): ReadNode | undefined {
     const fieldsFor = this.fieldsFor;
     if (fieldsFor === undefined || end - start > MAX_KEY_BYTES) return undefined;
+    // Most items repeat the kind before them: compare its bytes before decoding them.
+    const last = this.lastKind;
+    const from = start - this.bufBase;
+    if (last !== undefined && last.bytes.length === end - start) {
+      let same = true;
+      for (let k = 0; k < last.bytes.length; k++)
+        if (last.bytes[k] !== this.buf[from + k]) {
+          same = false;
+          break;
+        }
+      if (same) return last.node;
+    }
+    const node = this.decodeKind(start, end, fieldsFor);
+    if (node !== undefined) this.lastKind = { bytes: this.bytes(start, end).slice(), node };
+    return node;
+  }
+
+  private decodeKind(start: number, end: number, fieldsFor: (kind: string) => Fields): ReadNode | undefined {
     let kind: unknown;
     try {
       kind = JSON.parse(decoder.decode(this.bytes(start, end)));
