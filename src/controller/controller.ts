@@ -92,7 +92,8 @@ export class Controller {
     this.runs = new ProbeRuns(kc, options, {
       engine: () => this.cache.engine,
       synced: () => this.cache.synced,
-      leading: () => this.leading,
+      // A run cut short by shutdown is aborted like one cut short by lost leadership.
+      leading: running,
       objectsWithCanary: () => this.cache.objects(),
       namespaceNames: () => this.cache.namespaceNames(),
       servers: () => this.keptServers(),
