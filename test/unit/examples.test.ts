@@ -1,5 +1,5 @@
-// Every example policy of the seed document, with the workloads in examples/seed/, and verdicts
-// checked by hand against the document's own words.
+// Every example policy in examples/seed/, with its workloads, and verdicts checked by hand against
+// what each example says it allows and denies.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { analyzePaths } from '../support/analyze.ts';

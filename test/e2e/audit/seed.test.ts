@@ -1,4 +1,4 @@
-// The seed document's example policies in the lab, probed with real packets by `netaudit audit`:
+// The example policies of examples/seed/ in the lab, probed with real packets by `netaudit audit`:
 // zero mismatches on a healthy cluster, every example's allowed and denied flows probed (TCP, UDP,
 // egress to a 203.0.113.x stand-in); a node whose enforcer is off yields exactly the flows it should
 // have denied; after `fault clear`, zero mismatches again.

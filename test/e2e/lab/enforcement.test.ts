@@ -1,7 +1,7 @@
 /**
  * The lab enforces NetworkPolicies as upstream semantics say, proven with real TCP connections and UDP
  * datagrams from inside pod network namespaces (the lab's own nettool, not netaudit's engine), using
- * the seed document's example policies (shared/seed/network-policies.md). The seed's public DNS address is played by the
+ * the example policies of examples/seed/. The examples' public DNS address is played by the
  * stand-in 203.0.113.8. Pods are spread over two nodes, so most flows cross nodes.
  */
 import { after, before, describe, it } from 'node:test';

@@ -1,4 +1,4 @@
-// The seed document's examples as deployed in the lab (examples/lab/seed.yaml): their namespaces.
+// The examples of examples/seed/ as deployed in the lab (examples/lab/seed.yaml): their namespaces.
 export const SEED_FILE = new URL('../../../examples/lab/seed.yaml', import.meta.url).pathname;
 
 export const SEED_NAMESPACES = [
