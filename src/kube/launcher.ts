@@ -16,7 +16,7 @@ import type {
 } from '../probe/runner.ts';
 import { toPod } from './convert.ts';
 import { call } from './errors.ts';
-import { deleteRun, ProbePodApi } from './probe-pod-api.ts';
+import { deleteRun, type Owner, ProbePodApi } from './probe-pod-api.ts';
 import { clientPod, LABEL_INSTANCE, LABEL_RUN, type ProbePodContext, serverPod } from './probe-pods.ts';
 
 export interface LauncherOptions {
@@ -71,6 +71,11 @@ export interface ServerSource {
   ): Promise<{ started: StartedServer[]; failed: FailedPod[] }>;
   /** Server pods created on behalf of this run. */
   createdFor(runId: string): number;
+  /**
+   * The owner of probe pods in a namespace, kept as long as the servers: a run's client pods use it
+   * too, so a run creates and deletes no ConfigMap of its own.
+   */
+  owner(namespace: string): Promise<Owner>;
 }
 
 /** A server pod is settled once it runs with an IP, or has failed for good. */
@@ -136,7 +141,7 @@ export class KubeProbeRunner implements ProbeRunner {
       image: this.options.image,
       instance: this.options.instance,
       runId: this.options.runId,
-      owner: await this.api.owner(namespace),
+      owner: await (this.servers ?? this.api).owner(namespace),
       serverDeadlineSeconds: this.options.serverDeadlineSeconds,
       clientDeadlineSeconds: this.options.clientDeadlineSeconds,
     };

@@ -25,7 +25,9 @@ export class ProbePodApi {
   private readonly options: ProbePodApiOptions;
   private readonly queue: PQueue;
   private readonly owners = new Map<string, Promise<Owner>>();
-  private readonly namespaces = new Set<string>();
+  /** Where this run label's pods were created, and where it made owners. */
+  private readonly podNamespaces = new Set<string>();
+  private readonly ownerNamespaces = new Set<string>();
   private created = 0;
   /** Set by cancel(): waits end at once and nothing more is created (shutdown, lost leadership). */
   private cancelledNow = false;
@@ -79,7 +81,7 @@ export class ProbePodApi {
       },
       data: { run: this.options.runId },
     };
-    this.namespaces.add(namespace);
+    this.ownerNamespaces.add(namespace);
     const made = await call({ verb: 'create', resource: 'configmaps', namespace, name }, () =>
       this.core.createNamespacedConfigMap({ namespace, body }),
     );
@@ -91,6 +93,7 @@ export class ProbePodApi {
     const namespace = pod.metadata?.namespace ?? '';
     const name = pod.metadata?.name ?? '';
     if (this.cancelledNow) return 'cancelled: the round is being shut down';
+    this.podNamespaces.add(namespace);
     try {
       await this.queue.add(() => this.core.createNamespacedPod({ namespace, body: pod }));
       this.created++;
@@ -146,19 +149,21 @@ export class ProbePodApi {
   async deleteAll(): Promise<void> {
     this.cancelledNow = true;
     this.queue.clear();
-    await deleteRun(
-      this.core,
-      this.options.instance,
-      [...this.namespaces],
-      `${LABEL_RUN}=${this.options.runId}`,
-      this.options.logger,
-    );
+    const selector = `${LABEL_RUN}=${this.options.runId}`;
+    const { instance, logger } = this.options;
+    const owners = [...this.ownerNamespaces];
+    const podsOnly = [...this.podNamespaces].filter((n) => !this.ownerNamespaces.has(n));
+    await Promise.all([
+      deleteRun(this.core, instance, owners, selector, logger, 'pods and owners'),
+      deleteRun(this.core, instance, podsOnly, selector, logger, 'pods only'),
+    ]);
   }
 }
 
 /**
  * Deletes probe pods and owners matching `selector` in the namespaces (one call per kind and
- * namespace); `owners only` sweeps ConfigMaps whose pods are already gone.
+ * namespace); `owners only` sweeps ConfigMaps whose pods are already gone, `pods only` deletes the
+ * pods of a run whose owners belong to someone else (the kept server set).
  */
 export async function deleteRun(
   core: k8s.CoreV1Api,
@@ -166,7 +171,7 @@ export async function deleteRun(
   namespaces: readonly string[],
   selector: string,
   logger: Logger,
-  what: 'pods and owners' | 'owners only' = 'pods and owners',
+  what: 'pods and owners' | 'owners only' | 'pods only' = 'pods and owners',
 ): Promise<void> {
   const labelSelector = `${LABEL_INSTANCE}=${instance},${selector}`;
   await Promise.all(
@@ -178,7 +183,9 @@ export async function deleteRun(
         ],
         ['configmaps', () => core.deleteCollectionNamespacedConfigMap({ namespace, labelSelector })],
       ] as const;
-      for (const [resource, fn] of what === 'owners only' ? calls.slice(1) : calls) {
+      const chosen =
+        what === 'owners only' ? calls.slice(1) : what === 'pods only' ? calls.slice(0, 1) : calls;
+      for (const [resource, fn] of chosen) {
         try {
           await fn();
         } catch (e) {

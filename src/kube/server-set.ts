@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { CniProfile } from '../policy/profiles.ts';
 import type { FailedPod, ServerSpec, StartedServer } from '../probe/runner.ts';
 import { podFailure, type ServerSource, serverSettled, startedServer } from './launcher.ts';
-import { ProbePodApi } from './probe-pod-api.ts';
+import { type Owner, ProbePodApi } from './probe-pod-api.ts';
 import { LABEL_CLASS, LABEL_PROBE, LABEL_SPEC, type ProbePodContext, serverPod } from './probe-pods.ts';
 import { decideServers, type KnownServer, serverSpecHash } from './server-keep.ts';
 
@@ -68,6 +68,10 @@ export class KubeServerSet implements ServerSource {
 
   get podsCreated(): number {
     return this.api.podsCreated;
+  }
+
+  owner(namespace: string): Promise<Owner> {
+    return this.api.owner(namespace);
   }
 
   async ensure(
