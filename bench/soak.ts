@@ -258,7 +258,10 @@ async function main(): Promise<void> {
     const soakEnd = Date.now();
     const last =
       (await sample(c, t0)) ?? (await waitFor('a metrics scrape', () => sample(c, t0), 60_000, 1000));
-    const warnings = (await netauditEvents()).filter((e) => e.type === 'Warning');
+    // Only this soak's: Events of earlier runs on the same lab (an hour's TTL) are not its findings.
+    const warnings = (await netauditEvents()).filter(
+      (e) => e.type === 'Warning' && (Date.parse(e.eventTime ?? '') || 0) >= t0 - 1000,
+    );
     const requests = apiRequests(t0, soakEnd);
     const completed = last.rounds.completed ?? 0;
     const text = await c.metrics();
