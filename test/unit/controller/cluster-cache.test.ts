@@ -2,15 +2,14 @@
 // the engine in one load (no change reported for them), probe pods are never asked for, a missing
 // ClusterNetworkPolicy CRD means none, and a watched Pod reaches the engine and the listener.
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import { after, describe, test } from 'node:test';
-import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { ClusterCache, type ObjectKind } from '../../../src/controller/cluster-cache.ts';
 import type { Change } from '../../../src/expect/engine.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 import { Metrics } from '../../../src/report/metrics.ts';
+import { loopbackApi } from '../../support/loopback-api.ts';
 
 const pod = (name: string, app: string, rv: string) => ({
   metadata: {
@@ -44,7 +43,7 @@ const LISTS: Record<string, unknown> = {
 describe('ClusterCache', async () => {
   const asked: string[] = [];
   const podWatches: ServerResponse[] = [];
-  const server = createServer((req, res) => {
+  const { kc, close } = await loopbackApi((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     asked.push(`${url.pathname}?${url.searchParams.get('labelSelector') ?? ''}`);
     const list = LISTS[url.pathname];
@@ -68,20 +67,6 @@ describe('ClusterCache', async () => {
     }
     res.end(JSON.stringify({ apiVersion: 'v1', metadata: { resourceVersion: '1' }, ...(list as object) }));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'c',
-        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        skipTLSVerify: true,
-      },
-    ],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
   const changes: { kind: ObjectKind; change: Change }[] = [];
   let before = 0;
   const cache = new ClusterCache(
@@ -97,8 +82,7 @@ describe('ClusterCache', async () => {
   );
   after(async () => {
     await cache.stop();
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await close();
   });
 
   test('the first LISTs build the engine in one load, with the canary beside the cluster', async () => {

@@ -3,10 +3,7 @@
 // objects the engine holds. What a run says it saw is checked against what the cluster's policy
 // means (db accepts web only, written out here) and against the run's own bookkeeping rules.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
-import * as k8s from '@kubernetes/client-node';
 import pino from 'pino';
 import { SimulatedRunner } from '../../../src/audit/simulated-runner.ts';
 import { canaryPods, canaryPolicy } from '../../../src/controller/canary.ts';
@@ -17,6 +14,7 @@ import { KubeServerSet } from '../../../src/kube/server-set.ts';
 import { PROFILES } from '../../../src/policy/profiles.ts';
 import type { ProbeRunner } from '../../../src/probe/runner.ts';
 import { Metrics } from '../../../src/report/metrics.ts';
+import { loopbackApi } from '../../support/loopback-api.ts';
 
 const CANARY = 'netaudit-canary';
 const silent = pino({ level: process.env.TEST_LOG ?? 'silent' }, pino.destination(2));
@@ -50,7 +48,7 @@ const policies: NetworkPolicy[] = [
 
 describe('ProbeRuns', async () => {
   const asked: string[] = [];
-  const server = createServer((req, res) => {
+  const { kc, close } = await loopbackApi((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     asked.push(`${req.method} ${url.pathname}?${url.searchParams.get('labelSelector') ?? ''}`);
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -64,24 +62,7 @@ describe('ProbeRuns', async () => {
       );
     else res.end(JSON.stringify({ kind: 'List', items: [], metadata: {} }));
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  after(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'c',
-        server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        skipTLSVerify: true,
-      },
-    ],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
+  after(close);
   const engine = ExpectationEngine.from({ namespaces, pods, policies }, PROFILES.generic, { externals: [] });
   const options = {
     profile: PROFILES.generic,
