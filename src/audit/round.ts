@@ -27,18 +27,17 @@ import type {
 import { splitPlan } from '../probe/split.ts';
 import { type Comparison, compare } from './compare.ts';
 import { type Guard, type PlanInput, planRound, type SkippedClass, scopeClasses } from './plan.ts';
+import type { ProbeSettings } from './probe-settings.ts';
 import { type Coverage, rotate } from './rotation.ts';
 
-export interface RoundOptions {
+/** The probe settings a round uses, as ProbeSettings defines them, and what only a round needs. */
+export interface RoundOptions
+  extends Pick<
+    ProbeSettings,
+    'externals' | 'ports' | 'timeoutMs' | 'attempts' | 'confirmAttempts' | 'clientDelayMs'
+  > {
   readonly profile: CniProfile;
-  readonly externals: readonly ExternalTarget[];
-  readonly ports: readonly PortSpec[] | undefined;
   readonly namespaces: readonly string[];
-  readonly timeoutMs: number;
-  readonly attempts: number;
-  readonly confirmAttempts: number;
-  /** Clients wait this long before probing, so every node has learned their IP. */
-  readonly clientDelayMs: number;
   /** Pause between servers being up and clients starting (the CNI programs the new pods everywhere). */
   readonly settleMs: number;
   readonly sleep?: (ms: number) => Promise<void>;
