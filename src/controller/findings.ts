@@ -69,7 +69,7 @@ export function standingCells(standing: readonly Finding[]): StandingCell[] {
 }
 
 /** The canary's classes probe one another only, so a finding is the canary's when its source is. */
-export function inNamespace(f: Finding, namespace: string): boolean {
+export function inNamespace(f: { readonly from: string }, namespace: string): boolean {
   return f.from.startsWith(`${namespace}/`);
 }
 

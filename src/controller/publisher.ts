@@ -111,10 +111,12 @@ export class FindingsPublisher {
     const discarded = report.mismatches.length - findings.length;
     const { rotation } = report;
     return this.serialized(async () => {
-      // A round without the canary leaves the canary's findings to the checks that probe it.
+      // A round without the canary leaves the canary's findings to the checks that probe it (with the
+      // canary off, nothing probes them: the round owns all, and closes what an earlier leader left).
+      const mine = (f: { readonly from: string }) => withCanary || !this.options.canary || !this.inCanary(f);
       const standing = restand({
         standing: this.standing,
-        mine: (f) => withCanary || !this.inCanary(f),
+        mine,
         report,
         findings,
         probed: conclusiveProbes,
@@ -130,7 +132,7 @@ export class FindingsPublisher {
       metrics.recordRound({ ...report, mismatches: standing }, seconds);
       metrics.lastSuccessfulRound.set(Date.now() / 1000);
       this.observeEnforcement(findings, conclusiveProbes, started);
-      await this.publish(standing);
+      await this.publish(standing, mine);
       await this.updateNodes(probed, findings);
       log.info(
         {
@@ -168,7 +170,7 @@ export class FindingsPublisher {
       for (const p of report.probes) metrics.probes.inc({ result: p.observed });
       metrics.flaky.inc(report.summary.flaky);
       metrics.setMismatches(standing);
-      await this.publish(standing);
+      await this.publish(standing, (f) => this.inCanary(f));
       await this.updateNodes(probed, findings);
       const level = findings.length > 0 ? 'warn' : 'debug';
       log[level](
@@ -178,7 +180,7 @@ export class FindingsPublisher {
     });
   }
 
-  private inCanary(f: Finding): boolean {
+  private inCanary(f: { readonly from: string }): boolean {
     return inNamespace(f, this.options.canaryNamespace);
   }
 
@@ -189,13 +191,16 @@ export class FindingsPublisher {
     return next;
   }
 
-  /** Keeps the standing findings, and publishes them as Events (within the Event limits). */
-  private async publish(standing: Finding[]): Promise<void> {
+  /**
+   * Keeps the standing findings, and publishes them as Events (within the Event limits). `mine`: the
+   * flows this run probed, the only ones whose open Events it may show restored.
+   */
+  private async publish(standing: Finding[], mine: (f: { readonly from: string }) => boolean): Promise<void> {
     const { metrics } = this.options;
     this.standing = standing;
     this.cells = standingCells(standing);
     // Standing findings, not this round's: a flow off the rotation window is not "restored".
-    const published = await this.events.publish(standing);
+    const published = await this.events.publish(standing, mine);
     metrics.events.inc({ outcome: 'created' }, published.created);
     metrics.events.inc({ outcome: 'series_updated' }, published.updated);
     metrics.events.inc({ outcome: 'restored' }, published.restored);

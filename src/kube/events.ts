@@ -249,9 +249,14 @@ export class EventRecorder {
 
   /**
    * Publishes the standing findings after a completed round: new ones (within the limits), repeats
-   * (series), and ConnectivityRestored for open ones that are gone.
+   * (series), and ConnectivityRestored for open ones that are gone. `owns` says which open Events the
+   * run could have seen again: a run that probed part of the cluster (the canary) restores nothing
+   * outside it, though a new leader adopted those Events before any run owning them published.
    */
-  async publish(findings: readonly Finding[]): Promise<PublishResult> {
+  async publish(
+    findings: readonly Finding[],
+    owns: (f: FindingSummary) => boolean = () => true,
+  ): Promise<PublishResult> {
     let created = 0;
     let updated = 0;
     let restored = 0;
@@ -296,7 +301,7 @@ export class EventRecorder {
       }
     }
     for (const [key, o] of this.open) {
-      if (seen.has(key)) continue;
+      if (seen.has(key) || !owns(o.finding)) continue;
       this.open.delete(key);
       const f = o.finding;
       try {

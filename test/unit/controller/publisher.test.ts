@@ -94,10 +94,9 @@ function probed(r: RoundReport, over: Partial<Probed> = {}): Probed {
   };
 }
 
-function publisher() {
-  const sink = new FakeSink();
+function publisher(sink = new FakeSink(), instance = 'netaudit-0') {
   const metrics = new Metrics({ processMetrics: false });
-  const events = new EventRecorder(sink, 'netaudit-0', silent);
+  const events = new EventRecorder(sink, instance, silent);
   const pub = new FindingsPublisher(
     { canary: true, canaryNamespace: 'netaudit-canary', maxProbePods: undefined, metrics },
     events,
@@ -209,6 +208,45 @@ describe('FindingsPublisher', () => {
       probed(report([], [probe(canary, 'blocked')], ['ca', 'cb']), { withCanary: true }),
     );
     assert.equal(await gauge(), 1, 'the canary cleared; the user finding stands');
+  });
+
+  test("a new leader's first canary check restores only the canary's adopted Events; a full round continues the user's series", async () => {
+    const old = publisher();
+    const user = finding();
+    const canary = finding({
+      from: 'netaudit-canary/a',
+      to: 'netaudit-canary/b',
+      fromClass: 'ca',
+      toClass: 'cb',
+      port: 8080,
+    });
+    await old.pub.recordRound(
+      probed(report([user, canary], [probe(user, 'connected'), probe(canary, 'connected')]), {
+        withCanary: true,
+      }),
+    );
+    assert.equal(old.sink.count('create', 'ConnectivityMismatch'), 2);
+    // The old leader is gone; a new one (its own recorder, the same Events API) takes over.
+    const { sink, pub } = publisher(old.sink, 'netaudit-1');
+    await pub.recordCanaryCheck(
+      probed(report([], [probe(canary, 'blocked')], ['ca', 'cb']), { withCanary: true }),
+    );
+    const restored = sink.calls.filter(
+      (c) => c.verb === 'create' && c.body.reason === 'ConnectivityRestored',
+    );
+    assert.deepEqual(
+      restored.map((c) => c.body.note?.split(' behaves')[0]),
+      ['netaudit-canary/a -> netaudit-canary/b 8080/TCP'],
+      'the canary check probed only the canary: the user finding is not shown restored',
+    );
+    await pub.recordRound(probed(report([user], [probe(user, 'connected')])));
+    assert.equal(sink.count('create', 'ConnectivityMismatch'), 2, 'no second Warning for the user finding');
+    const series = sink.calls.filter((c) => c.verb === 'replace' && c.body.series);
+    assert.deepEqual(
+      series.map((c) => [c.body.note?.includes(user.from), c.body.series?.count]),
+      [[true, 2]],
+      "the user finding's series goes on where the old leader left it",
+    );
   });
 
   test('leadership lost: nothing stands and the gauge is emptied', async () => {
