@@ -1,7 +1,7 @@
 // Audit rounds in the lab (real API server, real packets): wall time, pods created, probes by classes
 // vs all pod pairs, and where the time goes; then the controller's rounds on the same cluster (the
 // first makes its servers, later ones reuse them). Needs root and the lab: `scripts/lab up` first.
-//   node bench/audit.bench.ts [--pods-per-app 3] [--namespaces 8]
+//   node bench/audit.bench.ts [--pods-per-app 3] [--namespaces 8] [--controller-only] [--rounds 4]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -12,12 +12,16 @@ import { ensureLabUp } from '../lab/lab.ts';
 import { applyFile, applyText, deleteNamespaces, waitForPods } from '../test/e2e/support/apply.ts';
 import { applyRbac, startController } from '../test/e2e/support/controller.ts';
 import { SEED_NAMESPACES } from '../test/e2e/support/seed.ts';
+import { type CpuSnapshot, cpuShare, cpuSnapshot } from './cpu-share.ts';
 
 const { values: args } = parseArgs({
   options: {
     'pods-per-app': { type: 'string', default: '3' },
     namespaces: { type: 'string', default: '8' },
     out: { type: 'string', default: 'bench/audit-results.json' },
+    /** Only the controller's rounds on the ~100-pod cluster (no seed audit, no one-shot audit). */
+    'controller-only': { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '4' },
   },
 });
 const REPLICAS = Number(args['pods-per-app']);
@@ -125,40 +129,45 @@ const results: Record<string, unknown> = {
   at: new Date().toISOString(),
 };
 
-// 1. The seed scenario.
-const SEED_NS = SEED_NAMESPACES;
-await applyFile(resolve(REPO, 'examples/lab/seed.yaml'));
-await waitForPods(SEED_NS);
-const seed = audit(SEED_NS, [
-  '--external',
-  '203.0.113.8=80/TCP,53/UDP,32000/TCP,32768/TCP',
-  '--external',
-  '203.0.113.9=80/TCP,32000/TCP',
-]);
-results.seed = {
-  wallMs: Math.round(seed.wallMs),
-  exit: seed.code,
-  summary: seed.json.summary,
-  timings: seed.json.timings,
-};
-await deleteNamespaces(SEED_NS);
+if (!args['controller-only']) {
+  // 1. The seed scenario.
+  const SEED_NS = SEED_NAMESPACES;
+  await applyFile(resolve(REPO, 'examples/lab/seed.yaml'));
+  await waitForPods(SEED_NS);
+  const seed = audit(SEED_NS, [
+    '--external',
+    '203.0.113.8=80/TCP,53/UDP,32000/TCP,32768/TCP',
+    '--external',
+    '203.0.113.9=80/TCP,32000/TCP',
+  ]);
+  results.seed = {
+    wallMs: Math.round(seed.wallMs),
+    exit: seed.code,
+    summary: seed.json.summary,
+    timings: seed.json.timings,
+  };
+  await deleteNamespaces(SEED_NS);
+}
 
 // 2. About 100 pods and 20 policies.
 const deployed = performance.now();
 await applyText(cluster());
 await waitForPods(NAMESPACES, 300_000);
 const deployMs = performance.now() - deployed;
-const big = audit(NAMESPACES);
-results.hundred = {
-  pods: NAMESPACES.length * APPS.length * REPLICAS,
-  policies: 4 * 3 + 4 * 2,
-  deployMs: Math.round(deployMs),
-  wallMs: Math.round(big.wallMs),
-  exit: big.code,
-  summary: big.json.summary,
-  timings: big.json.timings,
-  failedPods: big.json.failedPods.length,
-};
+results.deployMs = Math.round(deployMs);
+if (!args['controller-only']) {
+  const big = audit(NAMESPACES);
+  results.hundred = {
+    pods: NAMESPACES.length * APPS.length * REPLICAS,
+    policies: 4 * 3 + 4 * 2,
+    deployMs: Math.round(deployMs),
+    wallMs: Math.round(big.wallMs),
+    exit: big.code,
+    summary: big.json.summary,
+    timings: big.json.timings,
+    failedPods: big.json.failedPods.length,
+  };
+}
 
 // 3. The controller on the same cluster: its first round creates every server, later rounds
 // reuse them (kept across rounds) and create client pods only.
@@ -171,19 +180,32 @@ const controller = startController(KUBECONFIG, [
   '--max-probe-pods',
   '0',
 ]);
-const roundsLogged = (): { seconds: number; podsCreated: number; serversReused: number }[] =>
+interface RoundLine {
+  seconds: number;
+  podsCreated: number;
+  serversReused: number;
+  timings?: Record<string, number>;
+}
+const roundsLogged = (): RoundLine[] =>
   controller
     .log()
     .split('\n')
     .filter((l) => l.includes('"round completed"'))
-    .map((l) => JSON.parse(l) as { seconds: number; podsCreated: number; serversReused: number });
-const deadline = Date.now() + 900_000;
-while (roundsLogged().length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2000));
+    .map((l) => JSON.parse(l) as RoundLine);
+const ROUNDS = Number(args.rounds);
+const deadline = Date.now() + 900_000 + ROUNDS * 200_000;
+const tick = () => new Promise((r) => setTimeout(r, 1000));
+// Where the CPU goes in the rounds after the first (kept servers): from the first round's end.
+while (roundsLogged().length < 1 && Date.now() < deadline) await tick();
+const steadyFrom: CpuSnapshot = cpuSnapshot();
+while (roundsLogged().length < ROUNDS && Date.now() < deadline) await tick();
+const steadyCpu = cpuShare(steadyFrom, cpuSnapshot());
 await controller.stop('SIGTERM');
 const rounds = roundsLogged().map((r) => ({
   seconds: r.seconds,
   podsCreated: r.podsCreated,
   serversReused: r.serversReused,
+  timings: r.timings,
 }));
 const later = rounds
   .slice(1)
@@ -193,6 +215,7 @@ results.controller = {
   rounds,
   firstRoundSeconds: rounds[0]?.seconds,
   steadyRoundSecondsMedian: later[Math.floor(later.length / 2)],
+  steadyCpu,
 };
 await deleteNamespaces(NAMESPACES);
 

@@ -143,6 +143,7 @@ export class FindingsPublisher {
           seconds,
           coverage: rotation.coverage,
           withCanary,
+          timings: report.timings,
         },
         'round completed',
       );
