@@ -29,9 +29,15 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/src ./src
 COPY --from=build /app/bin ./bin
 COPY package.json ./
+# Every probe pod is a new Node process, and most of its start-up is compiling modules: a compile
+# cache made here halves that CPU, which a round spends once per probe pod. Node keys the cache by
+# uid and by file path, so it is made in this stage, by the image's user. At runtime it is only
+# read: nothing is written (readOnlyRootFilesystem works).
+ENV NODE_COMPILE_CACHE=/app/.compile-cache
+RUN mkdir .compile-cache && chown 65532:65532 .compile-cache
 # Numeric, so the kubelet can check runAsNonRoot without an /etc/passwd entry; matches the
-# Deployment's runAsUser/runAsGroup. Nothing is written at runtime (no npm, no compile cache):
-# readOnlyRootFilesystem works.
+# Deployment's runAsUser/runAsGroup.
 USER 65532:65532
+RUN ./bin/netaudit agent --help >/dev/null && ./bin/netaudit --version >/dev/null
 ENTRYPOINT ["/app/bin/netaudit"]
 CMD ["--help"]

@@ -171,11 +171,43 @@ describe('Dockerfile, interpreted without Docker', { timeout: 600_000 }, () => {
     assert.equal(stage.labels['org.opencontainers.image.version'], PKG.version, 'label matches package.json');
     assert.ok(stage.labels['org.opencontainers.image.source']);
     assert.ok(stage.labels['org.opencontainers.image.licenses']);
+    const runs = stage.steps.flatMap((s) => (s.kind === 'RUN' ? [String(s.command)] : []));
     assert.deepEqual(
-      stage.steps.filter((s) => s.kind === 'RUN'),
+      runs.filter((c) => /\b(npm|npx|apt-get|apt|curl|wget)\b/.test(c)),
       [],
-      'the final stage runs nothing at build time (no npm in the runtime layers)',
+      'no package manager or download in the runtime layers',
     );
+  });
+
+  test("probe pods start from the compile cache the image's user made at build, and write nothing", async () => {
+    assert.equal(stage.env.NODE_COMPILE_CACHE, '/app/.compile-cache');
+    const r = await new Promise<Run>((ok) => {
+      const { command, args } = entrypoint(['agent', '--help']);
+      const child = spawn(command, args, {
+        cwd: inRoot(root, stage.workdir),
+        env: { ...env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...asImageUser(stage),
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => {
+        stdout += c.toString();
+      });
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      child.on('close', (code) => ok({ code, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    // Node reports each module whose compiled code it took from the cache.
+    const accepted = r.stderr.match(/V8 code cache for ESM \S+ was accepted/g) ?? [];
+    assert.ok(
+      accepted.some((l) => l.includes('/app/src/cli/main.ts')) &&
+        accepted.some((l) => l.includes('/app/src/probe/client.ts')),
+      `the CLI and the probe client come from the cache: ${r.stderr.slice(0, 1500)}`,
+    );
+    assert.ok(accepted.length >= 50, `most modules come from the cache (${accepted.length} did)`);
   });
 
   test("node_modules holds exactly the lockfile's runtime packages: no dev dependency", () => {

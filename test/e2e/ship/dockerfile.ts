@@ -308,6 +308,16 @@ export function inRoot(root: string, path: string): string {
 }
 
 /**
+ * A variable holding one absolute path into the stage's filesystem (its parent exists there, the
+ * path itself may be made by a later step), as a host path; any other value as it is. Never the
+ * host's own path: a RUN step must not write outside the scratch directory.
+ */
+function inStage(root: string, value: string): string {
+  if (!isAbsolute(value) || value.includes(':') || value === '/') return value;
+  return existsSync(inRoot(root, posix.dirname(value))) ? inRoot(root, value) : value;
+}
+
+/**
  * The stage's environment as a host process sees it: the Dockerfile's variables with references to
  * the base image's variables taken from `base`, and PATH entries that exist in the stage's
  * filesystem mapped into it.
@@ -324,7 +334,7 @@ export function stageEnv(stage: Stage, root: string, base: NodeJS.ProcessEnv): N
               .split(':')
               .map((p) => (isAbsolute(p) && existsSync(inRoot(root, p)) ? inRoot(root, p) : p))
               .join(':')
-          : value;
+          : inStage(root, value);
     }
   }
   return env;
@@ -360,7 +370,8 @@ export function execute(df: Dockerfile, options: ExecuteOptions): RunResult {
     mkdirSync(root, { recursive: true });
     roots.push(root);
     let workdir = '/';
-    let env: NodeJS.ProcessEnv = { ...hostEnv };
+    // A stage built on an earlier stage starts as that stage's user.
+    let user = df.stages.find((s) => s.name === stage.base)?.user;
     const done: Step[] = [];
     for (const step of stage.steps) {
       done.push(step);
@@ -370,9 +381,9 @@ export function execute(df: Dockerfile, options: ExecuteOptions): RunResult {
           mkdirSync(inRoot(root, workdir), { recursive: true });
           break;
         case 'ENV':
-          env = stageEnv({ ...stage, steps: done.filter((s) => s.kind === 'ENV') }, root, hostEnv);
           break;
         case 'USER':
+          user = step.user;
           break;
         case 'COPY': {
           let fromRoot: string | undefined;
@@ -410,10 +421,13 @@ export function execute(df: Dockerfile, options: ExecuteOptions): RunResult {
           const cwd = inRoot(root, workdir);
           mkdirSync(cwd, { recursive: true });
           log(`stage ${stage.name ?? stage.index}: RUN ${String(step.command)}`);
+          // The variables as they stand at this step (an ENV's path may exist only now).
+          const env = stageEnv({ ...stage, steps: done.filter((s) => s.kind === 'ENV') }, root, hostEnv);
+          const options = { cwd, env, encoding: 'utf8' as const, ...runAs(user) };
           const r =
             typeof step.command === 'string'
-              ? spawnSync('sh', ['-c', step.command], { cwd, env, encoding: 'utf8' })
-              : spawnSync(step.command[0] ?? '', step.command.slice(1), { cwd, env, encoding: 'utf8' });
+              ? spawnSync('sh', ['-c', step.command], options)
+              : spawnSync(step.command[0] ?? '', step.command.slice(1), options);
           if (r.status !== 0) {
             throw new Error(
               `Dockerfile line ${step.line}: RUN ${String(step.command)} exited ${r.status ?? r.signal}\n` +
@@ -427,6 +441,15 @@ export function execute(df: Dockerfile, options: ExecuteOptions): RunResult {
   }
   const last = df.stages.at(-1) as Stage;
   return { stage: last, root: roots[last.index] as string };
+}
+
+/** A RUN step after USER runs as that user, as Docker runs it; only root can switch. */
+function runAs(user: string | undefined): { uid?: number; gid?: number } {
+  if (user === undefined || process.getuid?.() !== 0) return {};
+  const [uid, gid] = user.split(':').map(Number);
+  if (uid === undefined || !Number.isInteger(uid))
+    throw new Error(`USER ${user}: only numeric users are interpreted`);
+  return { uid, gid: gid !== undefined && Number.isInteger(gid) ? gid : uid };
 }
 
 /** Makes a tree read-only, as `readOnlyRootFilesystem: true` makes the image. */
