@@ -88,6 +88,38 @@ describe('parseIP', () => {
     assert.equal(ip('::ffff:01.2.3.4').legacyLeadingZeros, true);
   });
 
+  it('reads dotted quads as the split-and-check reading of the text does, valid or not', () => {
+    // An independent reading of IPv4 text: four parts of 1-3 digits, each 0-255, leading zeros flagged.
+    const reference = (s: string): { value: bigint; legacy: boolean } | undefined => {
+      const parts = s.split('.');
+      if (parts.length !== 4 || !parts.every((p) => /^[0-9]{1,3}$/.test(p) && Number(p) <= 255))
+        return undefined;
+      const value = parts.reduce((v, p) => v * 256n + BigInt(Number(p)), 0n);
+      return { value, legacy: parts.some((p) => p.length > 1 && p.startsWith('0')) };
+    };
+    const part = fc.oneof(
+      fc.integer({ min: 0, max: 300 }).map(String),
+      fc.constantFrom('', '00', '01', '007', '0255', '1a', ' 1', '-1', '1.'),
+    );
+    const text = fc.oneof(
+      fc.array(part, { minLength: 4, maxLength: 4 }).map((p) => p.join('.')),
+      fc.array(part, { minLength: 1, maxLength: 6 }).map((p) => p.join('.')),
+      fc.string({ unit: fc.constantFrom('0', '1', '2', '5', '9', '.', ':', ' ', 'a', '%'), maxLength: 17 }),
+    );
+    fc.assert(
+      fc.property(text, (s) => {
+        const r = parseIP(s);
+        const want = s.includes(':') || s.trim() !== s ? undefined : reference(s);
+        if (want === undefined) {
+          if (!s.includes(':')) assert.ok(isIPError(r), s);
+          return;
+        }
+        assert.deepEqual(r, { family: 4, value: want.value, legacyLeadingZeros: want.legacy }, s);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it('says that zone ids are not allowed', () => {
     const r = parseIP('fe80::1%eth0');
     assert.ok(isIPError(r) && /zone/.test(r.error));
