@@ -148,6 +148,8 @@ function compileFields(fields: Fields): ReadNode {
 
 const KIND_HASH = hashString('kind');
 const ZERO_TEXT = new Uint8Array([0x30]);
+/** A cut that drops its key with the value (fastItem): only the value's newlines are written. */
+const DROP = 0;
 
 /** fastItem's states, as json-skip.ts's. */
 const F_VALUE = 0;
@@ -599,6 +601,13 @@ export class JsonSplitter {
     let state = F_VALUE;
     let valueNode: ReadNode = ALL;
     let kindNext = false;
+    // The comma before the current key (-1 for an object's first key) and the lines before it: an
+    // unread value after a comma is dropped from that comma on, key and all, so that JSON.parse
+    // builds no property for it (a pod from kubectl has some twenty such fields).
+    let comma = -1;
+    let commaLines = 0;
+    let keyComma = -1;
+    let keyCommaLines = 0;
     while (i < n) {
       let b = buf[i] as number;
       if (b <= 0x20) {
@@ -668,10 +677,12 @@ export class JsonSplitter {
               cuts = grown;
               this.fastCuts = grown;
             }
-            cuts[cutCount * 4] = i;
+            // Cuts are only of values in objects (SKIP is a key's node): keyComma is this key's.
+            const drop = keyComma >= 0;
+            cuts[cutCount * 4] = drop ? keyComma : i;
             cuts[cutCount * 4 + 1] = end;
-            cuts[cutCount * 4 + 2] = cut;
-            cuts[cutCount * 4 + 3] = cut === QUOTE ? 0 : skipped.lines;
+            cuts[cutCount * 4 + 2] = drop ? DROP : cut;
+            cuts[cutCount * 4 + 3] = drop ? lines - keyCommaLines : cut === QUOTE ? 0 : skipped.lines;
             cutCount++;
           }
           i = end;
@@ -684,6 +695,8 @@ export class JsonSplitter {
           if (b !== QUOTE) return false;
           end = stringEnd(buf, i, n);
           if (end < 0) return false;
+          keyComma = state === F_KEY ? comma : -1;
+          keyCommaLines = commaLines;
           const h = hashKey(buf, i + 1, end - 1);
           const from = keysFrom[depth - 1] as number;
           if (h === undefined) suspect = true;
@@ -711,6 +724,8 @@ export class JsonSplitter {
         default:
           if (b === COMMA) {
             state = types[depth - 1] === OPEN_OBJECT ? F_KEY : F_VALUE;
+            comma = i;
+            commaLines = lines;
             i++;
             continue;
           }
@@ -731,7 +746,10 @@ export class JsonSplitter {
           this.appendItem(this.bytes(keep, from));
           const type = cuts[c * 4 + 2] as number;
           if (type === QUOTE) this.appendItem(ZERO_TEXT);
-          else {
+          else if (type === DROP) {
+            const k = cuts[c * 4 + 3] as number;
+            if (k > 0) this.appendItem(new Uint8Array(k).fill(NEWLINE));
+          } else {
             const k = cuts[c * 4 + 3] as number;
             const empty = new Uint8Array(k + 2);
             empty[0] = type;

@@ -4,7 +4,7 @@ import { skipJsonValue } from '../../../src/model/json-skip.ts';
 import { type JsonPiece, JsonSplitter } from '../../../src/model/json-split.ts';
 import { JsonStreamReader, SPLIT_OPTIONS } from '../../../src/model/json-stream.ts';
 import { type LoadResult, ManifestLoader } from '../../../src/model/manifest-loader.ts';
-import { fieldsForKind } from '../../../src/model/read-fields.ts';
+import { type Fields, fieldsForKind } from '../../../src/model/read-fields.ts';
 import { list, OBJECTS, outcome, POD } from './json-list-fixtures.ts';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
@@ -13,6 +13,24 @@ const bytes = (s: string) => new TextEncoder().encode(s);
 function skip(text: string): number {
   const b = bytes(`${text} `);
   return skipJsonValue(b, 0, b.length);
+}
+
+/** An item's text as netaudit reads it: parsed, then reduced to the fields read for its kind. */
+function projected(text: string): unknown {
+  const keep = (v: unknown, f: Fields): unknown => {
+    if (f === true) return v;
+    if (Array.isArray(v)) return v.map((x) => keep(x, f));
+    if (typeof v !== 'object' || v === null) return v;
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(
+      Object.keys(f)
+        .filter((k) => Object.hasOwn(o, k))
+        .map((k) => [k, keep(o[k], f[k] as Fields)]),
+    );
+  };
+  const v: unknown = JSON.parse(text);
+  const kind = typeof v === 'object' && v !== null && 'kind' in v ? String(v.kind) : '';
+  return keep(v, fieldsForKind(kind));
 }
 
 function parses(text: string): boolean {
@@ -156,15 +174,51 @@ describe('List items with the values of unread fields cut out', () => {
       const s = new JsonSplitter(undefined, { fieldsFor: fieldsForKind, fast });
       return [...s.push(b), ...s.end()];
     };
+    // The one pass drops an unread field after a comma with its key; the scan writes it empty. The
+    // fields read, the lines and everything else are the same.
+    const same = (list: JsonPiece[]) =>
+      list.map((p) =>
+        p.type === 'item' || p.type === 'document'
+          ? { ...p, text: projected(p.text), lines: p.text.split('\n').length }
+          : p,
+      );
     const fast = pieces(true);
-    assert.deepEqual(fast, pieces(false));
+    assert.deepEqual(same(fast), same(pieces(false)));
     const pod = fast.find((p) => p.type === 'item' && p.text.includes('"web-1"'));
     assert.ok(pod?.type === 'item');
-    assert.ok(!pod.text.includes('managedFields": [\n                {'), 'managedFields cut');
+    assert.ok(!pod.text.includes('"managedFields"'), 'managedFields dropped, key and all');
+    assert.ok(!pod.text.includes('"creationTimestamp"'), 'an unread string dropped, key and all');
+    assert.ok(parses(pod.text));
     assert.ok(!pod.text.includes('kubelet'), 'managedFields cut');
     assert.ok(!pod.text.includes('2026-11-30'), 'timestamps cut');
     assert.ok(pod.text.includes('"podIP": "10.1.0.5"'), 'status.podIP kept');
     assert.equal(pod.text.split('\n').length, JSON.stringify(POD, null, 4).split('\n').length, 'lines kept');
+  });
+
+  it('are read alike by the one pass and the scan, lines of issues included, however the text is edited', () => {
+    const next = random(34);
+    const alphabet = '{}[]",:\\ \n0123456789-.truefalsn';
+    const unedited = readStream(text, text.length).issues.length;
+    let differs = 0;
+    for (let k = 0; k < 300; k++) {
+      let edited = text;
+      for (let e = 0; e < 2; e++) {
+        const at = Math.floor(next() * edited.length);
+        const c = alphabet[Math.floor(next() * alphabet.length)] as string;
+        edited =
+          next() < 0.5
+            ? edited.slice(0, at) + c + edited.slice(at + 1)
+            : edited.slice(0, at) + c + edited.slice(at);
+      }
+      const seen = (fast: boolean) => {
+        const r = readStream(edited, edited.length, fast);
+        return { ...(outcome(r) as object), lines: r.issues.map((i) => [i.message, i.line]) };
+      };
+      const fast = seen(true);
+      assert.deepEqual(fast, seen(false), `edit ${k}`);
+      if (fast.lines.length !== unedited) differs++;
+    }
+    assert.ok(differs > 50, `${differs} edits changed what was read`);
   });
 
   it('report a syntax error inside a value netaudit does not read, at its line, and load the others', () => {
