@@ -13,6 +13,14 @@ export const AUDIT_LOG = resolve(LAB_DIR, 'logs', 'audit.log');
 export const AUDIT_POLICY = resolve(LAB_DIR, 'audit-policy.yaml');
 export const NODE_BIN = process.execPath;
 export const NETAUDIT_BIN = resolve(REPO, 'bin/netaudit');
+/**
+ * The netaudit image's NODE_COMPILE_CACHE: the image carries a compile cache its user made at build,
+ * so a probe pod's Node process starts without compiling every module. The lab runs the checkout as
+ * that image, so it makes the same cache at `up` (Node keeps one subdirectory per uid).
+ */
+export const COMPILE_CACHE = resolve(LAB_DIR, 'compile-cache');
+/** The netaudit image's user (its Dockerfile's USER, the Deployment's runAsUser). */
+export const IMAGE_UID = 65532;
 export const NETTOOL = resolve(REPO, 'lab/nettool.ts');
 export const POD_EXEC = resolve(REPO, 'lab/agent/pod-exec.sh');
 export const AGENT = resolve(REPO, 'lab/agent/main.ts');

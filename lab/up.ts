@@ -1,14 +1,17 @@
 /** `up` (idempotent: starts what is missing, in order) and `external add`. */
-import { mkdirSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   AGENT,
   BRIDGE,
+  COMPILE_CACHE,
   DEFAULT_EXTERNALS,
   type Enforcer,
   externalSpec,
+  IMAGE_UID,
   KUBECONFIG,
   LOG_DIR,
+  NETAUDIT_BIN,
   NODE_BIN,
   nodeSpec,
   REPO,
@@ -41,6 +44,20 @@ function ensureAgent(index: number, enforcer: Enforcer): void {
     '--kubeconfig',
     kubeconfigFor(`agent-${n.name}`),
   ]);
+}
+
+/**
+ * The image's compile cache, made as the image makes it: by its user, running the probe agent once.
+ * Sticky and open to every uid, as /tmp is: a pod of another user keeps its own subdirectory there.
+ */
+async function ensureCompileCache(): Promise<void> {
+  mkdirSync(COMPILE_CACHE, { recursive: true });
+  chmodSync(COMPILE_CACHE, 0o1777);
+  const id = String(IMAGE_UID);
+  await run('setpriv', ['--reuid', id, '--regid', id, '--clear-groups', NETAUDIT_BIN, 'agent', '--help'], {
+    env: { ...process.env, NODE_COMPILE_CACHE: COMPILE_CACHE },
+    timeoutMs: 60_000,
+  });
 }
 
 export interface UpOptions {
@@ -100,6 +117,8 @@ export async function up(opts: UpOptions = {}): Promise<void> {
   await ensureBridge();
   await ensureNeighbourTable();
   for (const i of nodes) await ensureNode(i, nodes, externals);
+  say('compile cache of the netaudit image');
+  await ensureCompileCache();
   say('certificates and kubeconfigs');
   await ensurePki(nodes);
   await ensureControlPlane();

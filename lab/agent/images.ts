@@ -4,7 +4,7 @@
  */
 import { dirname } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
-import { NETAUDIT_BIN, NETTOOL, NODE_BIN } from '../config.ts';
+import { COMPILE_CACHE, NETAUDIT_BIN, NETTOOL, NODE_BIN } from '../config.ts';
 import { LAB_IMAGE, LAB_TOOL_IMAGE } from '../image.ts';
 import { node } from './context.ts';
 import { type PodRec, serviceAccountDir } from './records.ts';
@@ -83,6 +83,8 @@ export function containerEnv(pod: k8s.V1Pod, rec: PodRec, c: k8s.V1Container): R
     HOSTNAME: rec.name,
     HOME: '/root',
     ...apiServerEnv(),
+    // The image's own ENV, which a container's env may override.
+    ...(c.image === LAB_IMAGE ? { NODE_COMPILE_CACHE: COMPILE_CACHE } : {}),
   };
   const sa = serviceAccountMount(pod);
   // pod-exec.sh bind-mounts these (SOURCE=TARGET;...) in the container's own mount namespace.
