@@ -296,7 +296,7 @@ export class ManifestLoader {
         );
       return;
     }
-    const read = readFields({ ...value, kind, apiVersion }, info.role, kind);
+    const read = readFields(value, info.role, kind, { kind, apiVersion });
     const surveyed = survey(read, MAX_DEPTH);
     const deep = surveyed === 'deep' ? deeperThan(read, MAX_DEPTH) : undefined;
     if (deep !== undefined) {

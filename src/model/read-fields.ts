@@ -35,14 +35,34 @@ function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function project(value: unknown, fields: Fields): unknown {
+/** Fields with each map's keys listed once: the projection below runs once per object read. */
+type Compiled = true | { readonly keys: readonly string[]; readonly below: readonly Compiled[] };
+
+function compile(fields: Fields): Compiled {
+  if (fields === true) return true;
+  const keys = Object.keys(fields);
+  return { keys, below: keys.map((k) => compile(fields[k] as Fields)) };
+}
+
+const COMPILED: Readonly<Record<KindRole | 'cronjob', Compiled>> = {
+  namespace: compile(BY_ROLE.namespace),
+  pod: compile(BY_ROLE.pod),
+  policy: compile(BY_ROLE.policy),
+  'cluster-policy': compile(BY_ROLE['cluster-policy']),
+  workload: compile(BY_ROLE.workload),
+  cronjob: compile(BY_ROLE.cronjob),
+};
+
+function project(value: unknown, fields: Compiled): unknown {
   if (fields === true) return value;
   if (Array.isArray(value)) return value.map((v) => project(v, fields));
   // Not a map where one is expected: kept as it is, so that the shape check reports it.
   if (!isMap(value)) return value;
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(fields)) {
-    if (Object.hasOwn(value, key)) out[key] = project(value[key], fields[key] as Fields);
+  const { keys, below } = fields;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (Object.hasOwn(value, key)) out[key] = project(value[key], below[i] as Compiled);
   }
   return out;
 }
@@ -60,14 +80,29 @@ export function readsPath(path: readonly PathSegment[], role: KindRole, kind: st
   return true;
 }
 
-/** `raw` reduced to the fields netaudit reads for an object of this role (`cronjob` for CronJobs). */
+/**
+ * `raw` reduced to the fields netaudit reads for an object of this role (`cronjob` for CronJobs).
+ * `head`, when given, stands for raw's kind and apiVersion (a List's defaults filled in): as if
+ * `{ ...raw, ...head }` were read, without copying raw.
+ */
 export function readFields(
   raw: Record<string, unknown>,
   role: KindRole,
   kind: string,
+  head?: { readonly kind: string; readonly apiVersion: string },
 ): Record<string, unknown> {
-  const fields = kind === 'CronJob' ? BY_ROLE.cronjob : BY_ROLE[role];
-  return project(raw, fields) as Record<string, unknown>;
+  const fields = COMPILED[kind === 'CronJob' ? 'cronjob' : role];
+  if (head === undefined) return project(raw, fields) as Record<string, unknown>;
+  if (fields === true) return { ...raw, ...head };
+  const out: Record<string, unknown> = {};
+  const { keys, below } = fields;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (key === 'kind') out.kind = head.kind;
+    else if (key === 'apiVersion') out.apiVersion = head.apiVersion;
+    else if (Object.hasOwn(raw, key)) out[key] = project(raw[key], below[i] as Compiled);
+  }
+  return out;
 }
 
 /**
