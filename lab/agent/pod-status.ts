@@ -1,6 +1,7 @@
 /** Pod status as a kubelet writes it: phase, conditions (with readiness gates), container states. */
 import type * as k8s from '@kubernetes/client-node';
-import { apiCode, core, node, nowIso, SMP } from './context.ts';
+import { sleep } from '../sh.ts';
+import { agentState, apiCode, core, L, node, nowIso, SMP } from './context.ts';
 import { type ContainerRec, containerId, type PodRec, type PodRuntime } from './records.ts';
 
 function setCond(rec: PodRec, type: string, status: string): string {
@@ -95,14 +96,34 @@ export async function writeStatus(rt: PodRuntime): Promise<void> {
     status.podIP = rec.ip;
     status.podIPs = [{ ip: rec.ip }];
   }
-  try {
-    const updated = await core.patchNamespacedPodStatus(
-      { name: rec.name, namespace: rec.namespace, body: { status } },
-      SMP,
-    );
-    if (updated.metadata?.uid === rec.uid) rt.pod = updated;
-  } catch (e) {
-    if (apiCode(e) === 404) rt.gone = true;
-    else throw e;
+  // A kubelet keeps a status until the API server takes it: an overloaded or restarting API server
+  // (no answer, 429, 5xx) is asked again, or the pod would stay Pending with nothing left to retry.
+  for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
+    try {
+      const updated = await core.patchNamespacedPodStatus(
+        { name: rec.name, namespace: rec.namespace, body: { status } },
+        SMP,
+      );
+      if (updated.metadata?.uid === rec.uid) rt.pod = updated;
+      return;
+    } catch (e) {
+      const code = apiCode(e);
+      if (code === 404) {
+        rt.gone = true;
+        return;
+      }
+      const retryable = code === undefined || code === 429 || code >= 500;
+      if (!retryable || rt.gone || agentState.stopping) throw e;
+      L.warn(
+        {
+          pod: `${rec.namespace}/${rec.name}`,
+          code,
+          err: e instanceof Error ? e.message : String(e),
+          retryMs: delay,
+        },
+        'pod status not written; retrying',
+      );
+      await sleep(delay);
+    }
   }
 }

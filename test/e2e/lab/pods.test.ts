@@ -18,6 +18,7 @@ import {
   expectReach,
   LAB_IMAGE,
   LAB_TOOL_IMAGE,
+  labCommand,
   labEnforcer,
   labExternals,
   labNodes,
@@ -410,6 +411,29 @@ describe('lab node agent', () => {
       );
     }
     process.stderr.write(`# ${names.length} pods on ${node} Running ${ms} ms after their creation\n`);
+    await Promise.all(names.map((name) => coreApi().deleteNamespacedPod({ name, namespace: NS })));
+  });
+
+  it('pods set up while the API server goes away run once it is back: their status is written again', async () => {
+    const node = labNodes()[0] ?? '';
+    const names = Array.from({ length: 12 }, (_, i) => `outage-${i}`);
+    await Promise.all(
+      names.map((n) => createPod(NS, serverPod(n, { node, server: 'tool', ports: ['80/TCP'] }))),
+    );
+    // The agent sets each pod's network up and then writes its status: the API server dies meanwhile
+    // (as in a restart, or an overload that times requests out) and comes back a few seconds later.
+    await new Promise((r) => setTimeout(r, 300));
+    const pid = readState().processes['kube-apiserver']?.pid;
+    assert.ok(pid, 'kube-apiserver pid');
+    process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 3000));
+    await labCommand(['up']);
+    const pods = await Promise.all(names.map((n) => waitPodRunning(NS, n, 120_000)));
+    assert.deepEqual(
+      pods.filter((p) => p.status?.phase !== 'Running').map((p) => p.metadata?.name),
+      [],
+      'every pod Running',
+    );
     await Promise.all(names.map((name) => coreApi().deleteNamespacedPod({ name, namespace: NS })));
   });
 
