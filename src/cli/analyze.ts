@@ -266,16 +266,22 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
       errors: issues.filter((i) => i.severity === 'error').length,
       warnings: issues.filter((i) => i.severity === 'warning').length,
     };
-    const cells = countCells(engine, scope);
+    // Counted when an answer needs it: a table of more pods than a matrix shows never does, and
+    // counting decides every class's ports (a second pass over 50k classes after the summary's).
+    let counted: ReturnType<typeof countCells> | undefined;
+    const cells = (): ReturnType<typeof countCells> => {
+      counted ??= countCells(engine, scope);
+      return counted;
+    };
 
     if (args.output === 'json') {
       progress.phase('writing');
       const out = bufferedWriter(io.stdout);
       if (args.classes) {
-        const listVerdicts = cells.classCells <= Math.min(maxVerdicts, CLASS_VERDICTS_LISTED);
+        const listVerdicts = cells().classCells <= Math.min(maxVerdicts, CLASS_VERDICTS_LISTED);
         progress.stop();
         out.write(
-          `{\n"summary": ${JSON.stringify({ ...summary, classVerdicts: cells.classCells, classVerdictsListed: listVerdicts })},\n`,
+          `{\n"summary": ${JSON.stringify({ ...summary, classVerdicts: cells().classCells, classVerdictsListed: listVerdicts })},\n`,
         );
         writeFactored(engine, out.write);
         if (listVerdicts) {
@@ -293,7 +299,7 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
         out.flush();
         return exit;
       }
-      if (cells.podCells > maxVerdicts) throw tooBig('per-pod verdicts', cells.podCells, maxVerdicts);
+      if (cells().podCells > maxVerdicts) throw tooBig('per-pod verdicts', cells().podCells, maxVerdicts);
       progress.stop();
       out.write(`{\n"summary": ${JSON.stringify(summary)},\n"verdicts": [`);
       let first = true;
@@ -315,8 +321,8 @@ export async function runAnalyze(args: AnalyzeArgs, io: AnalyzeIO): Promise<numb
     const excludedText = analysis.excluded.map((e) => `  not analysed: ${e.key}: ${e.reason}`).join('\n');
     const scopePods = (list: readonly ExpectClass[]) => list.reduce((n, c) => n + c.members.length, 0);
     const drawable = args.classes
-      ? (scope.sources?.length ?? 0) <= MATRIX_MAX_PODS && cells.classCells <= MATRIX_MAX_CELLS
-      : scopePods(scope.sources ?? []) <= MATRIX_MAX_PODS && cells.podCells <= MATRIX_MAX_CELLS;
+      ? (scope.sources?.length ?? 0) <= MATRIX_MAX_PODS && cells().classCells <= MATRIX_MAX_CELLS
+      : scopePods(scope.sources ?? []) <= MATRIX_MAX_PODS && cells().podCells <= MATRIX_MAX_CELLS;
     const listing = scope.narrowed && (args.from !== undefined || args.to !== undefined);
     // One pod's row or column reads best as a list of flows with their rules, at any size.
     const body = listing
