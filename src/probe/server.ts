@@ -7,9 +7,8 @@
 // reply; a host with several addresses of a family on one route (e.g. 127.0.0.2 on lo) would answer
 // from the preferred one and the client would see a timeout. Node has no IP_PKTINFO to fix that.
 //
-// SCTP is not served: Node.js has no SCTP sockets at all (net and dgram are TCP and UDP only), and this
-// lab's kernel has no SCTP either (CONFIG_IP_SCTP unset). SCTP ports are logged as skipped; serving
-// them would need a native addon or a helper binary.
+// SCTP is not served: Node.js has no SCTP sockets at all (net and dgram are TCP and UDP only). SCTP
+// ports are logged as skipped; serving them would need a native addon or a helper binary.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import type { Logger } from 'pino';
