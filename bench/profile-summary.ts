@@ -34,11 +34,17 @@ function nameOf(n: ProfileNode): string {
   return `${f.functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
 }
 
+// Every sample counts the sampling interval (the median gap), not the gap before it: when the
+// profiler's thread is starved (a loaded machine, a real-time neighbour), one long gap would land
+// whole on whatever function happened to run next.
+const gaps = [...profile.timeDeltas].filter((d) => d > 0).sort((x, y) => x - y);
+const interval = gaps[Math.floor(gaps.length / 2)] ?? 0;
+const wallUs = profile.timeDeltas.reduce((sum, d) => sum + Math.max(0, d), 0);
 const self = new Map<string, number>();
 const total = new Map<string, number>();
 let all = 0;
-profile.samples.forEach((id, i) => {
-  const dt = profile.timeDeltas[i] ?? 0;
+profile.samples.forEach((id) => {
+  const dt = interval;
   all += dt;
   const node = byId.get(id);
   if (!node) return;
@@ -58,10 +64,13 @@ profile.samples.forEach((id, i) => {
 
 function render(title: string, m: Map<string, number>): string {
   const rows = [...m.entries()].sort((a, b) => b[1] - a[1]).slice(0, top);
-  return `${title} (of ${(all / 1000).toFixed(0)} ms sampled)\n${table([
+  return `${title} (of ${(all / 1000).toFixed(0)} ms sampled: samples x interval)\n${table([
     ['function', 'ms', '%'],
     ...rows.map(([k, us]) => [k, (us / 1000).toFixed(0), ((100 * us) / all).toFixed(1)]),
   ])}`;
 }
 
-process.stdout.write(`${render('self time', self)}\n\n${render('total time', total)}\n`);
+process.stdout.write(
+  `${profile.samples.length} samples every ${interval} us (median); the profile spans ${(wallUs / 1000).toFixed(0)} ms\n\n` +
+    `${render('self time', self)}\n\n${render('total time', total)}\n`,
+);
