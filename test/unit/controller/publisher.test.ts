@@ -18,6 +18,10 @@ import { finding as fixture } from '../../support/finding.ts';
 const finding = (over: Partial<Finding> = {}): Finding =>
   fixture({ fromClass: 'api', toClass: 'db', ...over });
 
+/** A flow inside the canary namespace (the publisher's `canaryNamespace`). */
+const canaryFinding = (): Finding =>
+  finding({ from: 'netaudit-canary/a', to: 'netaudit-canary/b', fromClass: 'ca', toClass: 'cb', port: 8080 });
+
 const silent = pino({ level: 'silent' });
 
 function probe(f: Finding, observed: ProbeRecord['observed'], conclusiveProbe = true): ProbeRecord {
@@ -192,13 +196,7 @@ describe('FindingsPublisher', () => {
   test("a full round without the canary keeps the canary's findings; a canary check replaces only those", async () => {
     const { pub, gauge } = publisher();
     const user = finding();
-    const canary = finding({
-      from: 'netaudit-canary/a',
-      to: 'netaudit-canary/b',
-      fromClass: 'ca',
-      toClass: 'cb',
-      port: 8080,
-    });
+    const canary = canaryFinding();
     await pub.recordCanaryCheck(
       probed(report([canary], [probe(canary, 'connected')], ['ca', 'cb']), { withCanary: true }),
     );
@@ -213,13 +211,7 @@ describe('FindingsPublisher', () => {
   test("a new leader's first canary check restores only the canary's adopted Events; a full round continues the user's series", async () => {
     const old = publisher();
     const user = finding();
-    const canary = finding({
-      from: 'netaudit-canary/a',
-      to: 'netaudit-canary/b',
-      fromClass: 'ca',
-      toClass: 'cb',
-      port: 8080,
-    });
+    const canary = canaryFinding();
     await old.pub.recordRound(
       probed(report([user, canary], [probe(user, 'connected'), probe(canary, 'connected')]), {
         withCanary: true,
