@@ -202,7 +202,7 @@ while (roundsLogged().length < ROUNDS && Date.now() < deadline) await tick();
 const steadyCpu = cpuShare(steadyFrom, cpuSnapshot());
 await controller.stop('SIGTERM');
 // The controller's own account of its rounds, for reading a surprising number after the fact.
-writeFileSync(args.out.replace(/\.json$/, '') + '.controller.jsonl', controller.log());
+writeFileSync(`${args.out.replace(/\.json$/, '')}.controller.jsonl`, controller.log());
 const rounds = roundsLogged().map((r) => ({
   seconds: r.seconds,
   podsCreated: r.podsCreated,

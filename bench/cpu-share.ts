@@ -85,7 +85,8 @@ export function cpuShare(a: CpuSnapshot, b: CpuSnapshot): CpuShare {
     const before = a.procs.get(pid);
     const self = p.self - (before?.self ?? 0);
     const children = p.children - (before?.children ?? 0);
-    const g = (groups[p.group] ??= { self: 0, children: 0 });
+    const g = groups[p.group] ?? { self: 0, children: 0 };
+    groups[p.group] = g;
     g.self += self / TICKS;
     g.children += children / TICKS;
     counted += self + children;
