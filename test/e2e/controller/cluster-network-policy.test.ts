@@ -119,10 +119,17 @@ describe('netaudit controller with ClusterNetworkPolicy (lab)', { timeout: 900_0
       60_000,
       500,
     );
-    assert.match(
-      c.log(),
-      /"namespace":"netaudit-canary","rules":\["clusternetworkpolicy\/cnp-e2e-canary-lock#ingress\[0\]"\].*Admin-tier ClusterNetworkPolicy Deny rules cover netaudit's namespace/,
-    );
+    const named =
+      /"namespace":"netaudit-canary","rules":\["clusternetworkpolicy\/cnp-e2e-canary-lock#ingress\[0\]"\].*Admin-tier ClusterNetworkPolicy Deny rules cover netaudit's namespace/;
+    // The gauge and the log line are written together, but the line reaches this process through a
+    // pipe, which may lag the metrics answer.
+    await waitFor(
+      'the log line naming the rule',
+      async () => (named.test(c.log()) ? true : undefined),
+      10_000,
+      200,
+    ).catch(() => undefined);
+    assert.match(c.log(), named);
     const checks = async () =>
       metric(await c.metrics(), 'netaudit_canary_checks_total', { outcome: 'completed' }) ?? 0;
     const before = await checks();
