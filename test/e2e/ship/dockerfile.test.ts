@@ -106,11 +106,14 @@ describe('Dockerfile, interpreted without Docker', { timeout: 600_000 }, () => {
     return { command: first.startsWith('/') ? inRoot(root, first) : first, args: [...rest, ...args] };
   }
 
-  function start(args: readonly string[]): { child: ChildProcess; done: Promise<Run>; output: () => string } {
+  function start(
+    args: readonly string[],
+    extraEnv: NodeJS.ProcessEnv = {},
+  ): { child: ChildProcess; done: Promise<Run>; output: () => string } {
     const { command, args: argv } = entrypoint(args);
     const child = spawn(command, argv, {
       cwd: inRoot(root, stage.workdir),
-      env,
+      env: { ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
       ...asImageUser(stage),
     });
@@ -181,24 +184,7 @@ describe('Dockerfile, interpreted without Docker', { timeout: 600_000 }, () => {
 
   test("probe pods start from the compile cache the image's user made at build, and write nothing", async () => {
     assert.equal(stage.env.NODE_COMPILE_CACHE, '/app/.compile-cache');
-    const r = await new Promise<Run>((ok) => {
-      const { command, args } = entrypoint(['agent', '--help']);
-      const child = spawn(command, args, {
-        cwd: inRoot(root, stage.workdir),
-        env: { ...env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        ...asImageUser(stage),
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => {
-        stdout += c.toString();
-      });
-      child.stderr.on('data', (c: Buffer) => {
-        stderr += c.toString();
-      });
-      child.on('close', (code) => ok({ code, stdout, stderr }));
-    });
+    const r = await start(['agent', '--help'], { NODE_DEBUG_NATIVE: 'COMPILE_CACHE' }).done;
     assert.equal(r.code, 0, r.stderr);
     // Node reports each module whose compiled code it took from the cache.
     const accepted = r.stderr.match(/V8 code cache for ESM \S+ was accepted/g) ?? [];
