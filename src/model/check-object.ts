@@ -14,7 +14,7 @@ import { defaultNetworkPolicy, defaultPodSpec, namespaceLabels } from './default
 import { fastNamespace, fastNetworkPolicy, fastPod, NO } from './fast-shape.ts';
 import { dns1123Label } from './k8s-names.ts';
 import type { KindInfo } from './kinds.ts';
-import { schemas, strictSchemas } from './manifest-schema.ts';
+import { type Schemas, zodSchemas } from './manifest-schema.ts';
 import type { ObjectRef } from './object-ref.ts';
 import {
   type FieldIssue,
@@ -46,23 +46,23 @@ export const NO_NAME = '(no name)';
  * Shape check: unknown fields (reported by the strict schema) are warnings; anything else is an
  * error and gives no data. The stripping schema then gives the typed value without unknown fields.
  */
-function shape<S extends z.ZodType>(
-  strict: z.ZodType,
-  loose: S,
+function shape<K extends keyof Schemas>(
+  kind: K,
   raw: unknown,
   fast?: (v: unknown) => unknown,
-): { data?: z.output<S>; issues: FieldIssue[] } {
+): { data?: z.output<Schemas[K]>; issues: FieldIssue[] } {
   // A well-formed object of a kind read often: what the strict schema would give, without its walk.
   const quick = fast?.(raw) ?? NO;
-  if (quick !== NO) return { data: quick as z.output<S>, issues: [] };
-  const checked = strict.safeParse(raw, { reportInput: true });
+  if (quick !== NO) return { data: quick as z.output<Schemas[K]>, issues: [] };
+  const { strict, loose } = zodSchemas();
+  const checked = strict[kind].safeParse(raw, { reportInput: true });
   // Without unknown fields the strict schema's value is the stripping one's: no second pass.
-  if (checked.success) return { data: checked.data as z.output<S>, issues: [] };
-  const issues = checked.error.issues.flatMap((i) => fromZodIssue(i, strict));
+  if (checked.success) return { data: checked.data as z.output<Schemas[K]>, issues: [] };
+  const issues = checked.error.issues.flatMap((i) => fromZodIssue(i, strict[kind]));
   if (issues.some((i) => i.severity === 'error')) return { issues };
-  const data = loose.safeParse(raw);
+  const data = loose[kind].safeParse(raw);
   return data.success
-    ? { data: data.data, issues }
+    ? { data: data.data as z.output<Schemas[K]>, issues }
     : { issues: [...issues, ...data.error.issues.flatMap((i) => fromZodIssue(i))] };
 }
 
@@ -99,7 +99,7 @@ export function checkObject(raw: unknown, info: KindInfo, ref: ObjectRef): Check
   const ns = ref.namespace ?? '';
   switch (info.role) {
     case 'namespace': {
-      const s = shape(strictSchemas.namespace, schemas.namespace, raw, fastNamespace);
+      const s = shape('namespace', raw, fastNamespace);
       if (s.data === undefined) return { issues: s.issues };
       const d = s.data;
       const issues = [...s.issues, ...metadataIssues(info, d.metadata)];
@@ -121,7 +121,7 @@ export function checkObject(raw: unknown, info: KindInfo, ref: ObjectRef): Check
       );
     }
     case 'policy': {
-      const s = shape(strictSchemas.networkPolicy, schemas.networkPolicy, raw, fastNetworkPolicy);
+      const s = shape('networkPolicy', raw, fastNetworkPolicy);
       if (s.data === undefined) return { issues: s.issues };
       const issues = [
         ...s.issues,
@@ -131,7 +131,7 @@ export function checkObject(raw: unknown, info: KindInfo, ref: ObjectRef): Check
       return result({ role: 'policy', object: defaultNetworkPolicy(s.data, ns) }, issues);
     }
     case 'cluster-policy': {
-      const s = shape(strictSchemas.clusterNetworkPolicy, schemas.clusterNetworkPolicy, raw);
+      const s = shape('clusterNetworkPolicy', raw);
       if (s.data === undefined) return { issues: s.issues };
       // Cluster-scoped: a namespace written in the manifest is ignored, as the API server does.
       const { namespace: _clusterScoped, ...metadata } = s.data.metadata;
@@ -149,7 +149,7 @@ export function checkObject(raw: unknown, info: KindInfo, ref: ObjectRef): Check
       return result({ role: 'cluster-policy', object }, issues);
     }
     case 'pod': {
-      const s = shape(strictSchemas.pod, schemas.pod, raw, fastPod);
+      const s = shape('pod', raw, fastPod);
       if (s.data === undefined) return { issues: s.issues };
       const d = s.data;
       const issues = [
@@ -168,10 +168,7 @@ export function checkObject(raw: unknown, info: KindInfo, ref: ObjectRef): Check
       return result({ role: 'pod', object }, issues);
     }
     case 'workload': {
-      const s =
-        info.kind === 'CronJob'
-          ? shape(strictSchemas.cronJob, schemas.cronJob, raw)
-          : shape(strictSchemas.workload, schemas.workload, raw);
+      const s = info.kind === 'CronJob' ? shape('cronJob', raw) : shape('workload', raw);
       if (s.data === undefined) return { issues: s.issues };
       const template =
         'jobTemplate' in s.data.spec ? s.data.spec.jobTemplate.spec.template : s.data.spec.template;

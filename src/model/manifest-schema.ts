@@ -2,13 +2,15 @@
 // unknown fields inside the parts netaudit models completely (NetworkPolicy, selectors, container
 // ports) so they become warnings (they may be newer API fields, or typos); the stripping variant
 // gives the typed value. Parts netaudit reads only a little of (pod specs, containers, metadata)
-// are never strict: their other fields are legitimate and none of netaudit's business.
+// are never strict: their other fields are legitimate and none of netaudit's business. Built the
+// first time an object needs them (zod-runtime.ts).
 
-import { z } from 'zod';
+import type { z } from 'zod';
+import { type Zod, zod } from './zod-runtime.ts';
 
 const LABEL_VALUE_NOT_STRING = 'label values must be strings: quote values such as "true", "1" or "null"';
 
-function build(strict: boolean) {
+function build(z: Zod, strict: boolean) {
   const obj = strict ? z.strictObject : z.object;
   const labels = z.record(z.string(), z.string({ error: LABEL_VALUE_NOT_STRING }));
   const metadata = z.object({
@@ -155,9 +157,19 @@ function build(strict: boolean) {
   return { networkPolicy, clusterNetworkPolicy, pod, workload, cronJob, namespace };
 }
 
-export const strictSchemas = build(true);
-export const schemas = build(false);
+export type Schemas = ReturnType<typeof build>;
 
-export type NetworkPolicyShape = z.infer<typeof schemas.networkPolicy>;
-export type PodShape = z.infer<typeof schemas.pod>;
-export type ClusterNetworkPolicyShape = z.infer<typeof schemas.clusterNetworkPolicy>;
+let built: { readonly strict: Schemas; readonly loose: Schemas } | undefined;
+
+/** The schemas: `strict` reports unknown fields, `loose` strips them. */
+export function zodSchemas(): { readonly strict: Schemas; readonly loose: Schemas } {
+  if (built === undefined) {
+    const z = zod();
+    built = { strict: build(z, true), loose: build(z, false) };
+  }
+  return built;
+}
+
+export type NetworkPolicyShape = z.infer<Schemas['networkPolicy']>;
+export type PodShape = z.infer<Schemas['pod']>;
+export type ClusterNetworkPolicyShape = z.infer<Schemas['clusterNetworkPolicy']>;

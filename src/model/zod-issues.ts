@@ -1,10 +1,11 @@
 // Turns zod's shape errors into field issues a person can act on: "is required", "must be a
 // number, not the string "80"", and unknown fields as warnings (newer API fields, or typos).
 
-import { z } from 'zod';
+import type { z } from 'zod';
 import { editDistance } from './edit-distance.ts';
 import type { PathSegment } from './field-path.ts';
 import type { FieldIssue } from './validate.ts';
+import { zod } from './zod-runtime.ts';
 
 const REQUIRED_HINTS: Readonly<Record<string, string>> = {
   podSelector: '; use {} to select every pod in the namespace',
@@ -44,17 +45,18 @@ function isZodDefault(message: string): boolean {
 
 /** The object schema at `path` below `schema`, to list the fields it knows. */
 function objectAt(schema: z.ZodType, path: readonly PathSegment[]): z.ZodObject | undefined {
+  const { ZodArray, ZodObject, ZodOptional, ZodType } = zod();
   let s: z.ZodType = schema;
   let i = 0;
   for (;;) {
-    if (s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
-    else if (i === path.length) return s instanceof z.ZodObject ? s : undefined;
-    else if (s instanceof z.ZodArray && typeof path[i] === 'number') {
+    if (s instanceof ZodOptional) s = s.unwrap() as z.ZodType;
+    else if (i === path.length) return s instanceof ZodObject ? s : undefined;
+    else if (s instanceof ZodArray && typeof path[i] === 'number') {
       s = s.element as z.ZodType;
       i++;
-    } else if (s instanceof z.ZodObject && typeof path[i] === 'string') {
+    } else if (s instanceof ZodObject && typeof path[i] === 'string') {
       const next: unknown = s.shape[path[i] as string];
-      if (!(next instanceof z.ZodType)) return undefined;
+      if (!(next instanceof ZodType)) return undefined;
       s = next;
       i++;
     } else return undefined;

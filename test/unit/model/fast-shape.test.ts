@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { z } from 'zod';
 import { fastNamespace, fastNetworkPolicy, fastPod, NO } from '../../../src/model/fast-shape.ts';
-import { strictSchemas } from '../../../src/model/manifest-schema.ts';
+import { zodSchemas } from '../../../src/model/manifest-schema.ts';
 
 /** Keys in order, undefined values shown: two values print alike only if they are built alike. */
 function canonical(v: unknown): string {
@@ -76,6 +76,8 @@ const POLICY = {
 };
 
 const NAMESPACE = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'a', labels: { team: 't' } } };
+
+const strictSchemas = zodSchemas().strict;
 
 const CASES: [string, (v: unknown) => unknown, z.ZodType, unknown][] = [
   ['Pod', fastPod, strictSchemas.pod, POD],
